@@ -1,0 +1,148 @@
+import * as tf from '@tensorflow/tfjs';
+import { learningRateAt, type LrSchedule } from '../optim/lr-schedule.js';
+import type { Sgd } from '../optim/sgd.js';
+import type { TrainingPosition } from '../checkpoint/format.js';
+import { computeGradients, evaluate } from './step.js';
+import type { EpochMetrics, ProgressEvent, TrainData } from './types.js';
+
+/** Sums for the epoch in progress, saved in checkpoints so a resumed epoch reports the same figures. */
+export interface EpochAccumulator {
+  lossSum: number;
+  correct: number;
+  images: number;
+  seconds: number;
+}
+
+/** Everything a checkpoint must hold besides tensors, and what a resume starts from. */
+export interface LoopState {
+  position: TrainingPosition;
+  history: EpochMetrics[];
+  partial: EpochAccumulator;
+}
+
+export interface LoopHooks {
+  /** Averages gradients across replicas (distributed training); identity when absent. */
+  reduceGradients?: (grads: Record<string, tf.Tensor>) => Promise<Record<string, tf.Tensor>>;
+  /** Called when a checkpoint is due: at epoch ends every `checkpointEvery` epochs, and when stopping. */
+  saveCheckpoint?: (state: LoopState, reason: 'epoch' | 'stop') => Promise<void>;
+  /** Polled between steps; true makes the loop checkpoint and return (SIGTERM). */
+  shouldStop?: () => boolean;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface LoopConfig {
+  model: tf.LayersModel;
+  variables: tf.Variable[];
+  optimizer: Sgd;
+  schedule: LrSchedule;
+  epochs: number;
+  labelSmoothing: number;
+  inputShape: readonly [number, number, number];
+  data: TrainData;
+  checkpointEvery: number;
+  /** Minimum seconds between step progress events. */
+  progressIntervalSeconds: number;
+}
+
+export interface LoopResult {
+  state: LoopState;
+  stopped: boolean;
+}
+
+export function initialLoopState(): LoopState {
+  return { position: { epoch: 0, stepInEpoch: 0, globalStep: 0 }, history: [], partial: emptyAccumulator() };
+}
+
+function emptyAccumulator(): EpochAccumulator {
+  return { lossSum: 0, correct: 0, images: 0, seconds: 0 };
+}
+
+/**
+ * The training loop: level with the tutorial's `fit` — epochs of shuffled, augmented
+ * batches, SGD updates, validation after each epoch — but resumable at any step and with
+ * a hook where gradients are averaged across replicas.
+ */
+export async function runTrainingLoop(config: LoopConfig, hooks: LoopHooks, start: LoopState = initialLoopState()): Promise<LoopResult> {
+  const { data, epochs } = config;
+  const state: LoopState = structuredClone(start);
+  const runStarted = performance.now();
+  let stepsThisRun = 0;
+  let lastProgress = 0;
+
+  for (let epoch = state.position.epoch; epoch < epochs; epoch++) {
+    const acc = state.position.stepInEpoch > 0 ? state.partial : emptyAccumulator();
+    let lr = learningRateAt(config.schedule, epoch + state.position.stepInEpoch / data.stepsPerEpoch);
+
+    for await (const batch of data.trainBatches(epoch, state.position.stepInEpoch)) {
+      const stepStarted = performance.now();
+      lr = learningRateAt(config.schedule, epoch + state.position.stepInEpoch / data.stepsPerEpoch);
+      const step = computeGradients(config.model, config.variables, batch, config.inputShape, config.labelSmoothing);
+      let grads = step.grads;
+      if (hooks.reduceGradients) {
+        const reduced = await hooks.reduceGradients(grads);
+        if (reduced !== grads) tf.dispose(Object.values(grads));
+        grads = reduced;
+      }
+      config.optimizer.apply(grads, lr);
+      tf.dispose(Object.values(grads));
+
+      acc.lossSum += step.loss * batch.size;
+      acc.correct += step.correct;
+      acc.images += batch.size;
+      acc.seconds += (performance.now() - stepStarted) / 1000;
+      state.position.stepInEpoch++;
+      state.position.globalStep++;
+      stepsThisRun++;
+      state.partial = acc;
+
+      const now = performance.now();
+      if (hooks.onProgress && (now - lastProgress) / 1000 >= config.progressIntervalSeconds) {
+        lastProgress = now;
+        const perStep = (now - runStarted) / 1000 / stepsThisRun;
+        const remainingSteps = (epochs - epoch) * data.stepsPerEpoch - state.position.stepInEpoch;
+        hooks.onProgress({
+          type: 'step',
+          epoch,
+          epochs,
+          step: state.position.stepInEpoch,
+          stepsPerEpoch: data.stepsPerEpoch,
+          loss: acc.lossSum / acc.images,
+          accuracy: acc.correct / acc.images,
+          imagesPerSecond: acc.images / Math.max(acc.seconds, 1e-9),
+          learningRate: lr,
+          etaSeconds: remainingSteps * perStep,
+        });
+      }
+      if (hooks.shouldStop?.() && state.position.stepInEpoch < data.stepsPerEpoch) {
+        await hooks.saveCheckpoint?.(state, 'stop');
+        return { state, stopped: true };
+      }
+    }
+
+    const validation = data.validationCount > 0 ? await evaluate(config.model, data.validationBatches(), config.inputShape) : undefined;
+    const metrics: EpochMetrics = {
+      epoch,
+      trainLoss: acc.lossSum / Math.max(acc.images, 1),
+      trainAccuracy: acc.correct / Math.max(acc.images, 1),
+      validationLoss: validation ? validation.loss : null,
+      validationAccuracy: validation ? validation.accuracy : null,
+      imagesPerSecond: acc.images / Math.max(acc.seconds, 1e-9),
+      seconds: acc.seconds,
+      learningRate: lr,
+    };
+    state.history.push(metrics);
+    state.position = { epoch: epoch + 1, stepInEpoch: 0, globalStep: state.position.globalStep };
+    state.partial = emptyAccumulator();
+    hooks.onProgress?.({ type: 'epoch', epochs, ...metrics });
+
+    const last = epoch + 1 === epochs;
+    if (hooks.saveCheckpoint && ((epoch + 1) % config.checkpointEvery === 0 || last)) {
+      await hooks.saveCheckpoint(state, 'epoch');
+    }
+    if (hooks.shouldStop?.() && !last) {
+      await hooks.saveCheckpoint?.(state, 'stop');
+      return { state, stopped: true };
+    }
+  }
+  return { state, stopped: false };
+}
