@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { inspectCommand } from './inspect.js';
+import { packCommand } from './pack.js';
 
 /** Every subcommand of cifar-trainer, in the order `--help` lists them. */
-export const commands: readonly Command[] = [inspectCommand];
+export const commands: readonly Command[] = [packCommand, inspectCommand];

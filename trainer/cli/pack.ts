@@ -1,0 +1,62 @@
+import type { Command, CommandIO } from './command.js';
+import { choiceFlag, intFlag, parseFlags } from './command.js';
+import { UsageError } from '../util/errors.js';
+import { resolveS3Config } from '../io/s3-config.js';
+import { ENCODINGS, packDataset } from '../data/pack/pack.js';
+import { progressReporter } from './progress.js';
+import { s3Flags, s3Options } from './s3-flags.js';
+
+const usage = `Usage: cifar-trainer pack --from SOURCE --out PREFIX [options]
+
+Packs CIFAR-10 into MXNet image RecordIO: writes PREFIX.rec and PREFIX.idx (like im2rec).
+SOURCE is any of: the official python version (cifar-10-batches-py/ or cifar-10-python.tar.gz),
+the official binary version (cifar-10-batches-bin/ or cifar-10-binary.tar.gz), or an image-folder
+tree <split>/<class>/*.jpg|png (a directory or a .tar.gz). PREFIX may be a local path or s3://bucket/key.
+
+Options:
+  --split train|test       which split of the source (default train)
+  --encoding jpg|png|passthrough
+                           jpg re-encodes with --quality (im2rec's default), png is lossless,
+                           passthrough stores the source files' bytes unchanged (image folders only)
+                           (default jpg)
+  --quality N              JPEG quality 1-100 (default 95)
+  --shuffle                store records in a shuffled order (keys and ids stay the source index)
+  --seed N                 seed for --shuffle (default 0)
+  --limit N                pack only the first N images of the source
+${s3Flags.usage}`;
+
+export const packCommand: Command = {
+  name: 'pack',
+  summary: "pack CIFAR-10 (python, binary or image folders) into RecordIO, like MXNet's im2rec",
+  usage,
+  async run(argv: string[], io: CommandIO): Promise<number> {
+    const { values } = parseFlags('pack', argv, {
+      from: { type: 'string' },
+      out: { type: 'string' },
+      split: { type: 'string' },
+      encoding: { type: 'string' },
+      quality: { type: 'string' },
+      shuffle: { type: 'boolean' },
+      seed: { type: 'string' },
+      limit: { type: 'string' },
+      ...s3Flags.options,
+    });
+    if (!values.from) throw new UsageError('pack: --from SOURCE is required');
+    if (!values.out) throw new UsageError('pack: --out PREFIX is required');
+    const result = await packDataset({
+      from: values.from,
+      out: values.out.replace(/\.rec$/, ''),
+      split: choiceFlag('split', values.split, ['train', 'test'] as const, 'train'),
+      encoding: choiceFlag('encoding', values.encoding, ENCODINGS, 'jpg'),
+      quality: intFlag('quality', values.quality, 95, 1, 100),
+      shuffle: values.shuffle ?? false,
+      seed: intFlag('seed', values.seed, 0, 0, 0xffffffff),
+      ...(values.limit !== undefined ? { limit: intFlag('limit', values.limit, 0, 1) } : {}),
+      s3: resolveS3Config(s3Options(values), io.env),
+      onProgress: progressReporter((line) => io.stderr.write(line), 'packed'),
+    });
+    io.stdout.write(`wrote ${result.records} records from ${result.sourceKind} source to ${result.recUri} and ${result.idxUri}\n`);
+    io.stdout.write(`labels: ${result.classNames.map((name, i) => `${i}=${name}`).join(' ')}\n`);
+    return 0;
+  },
+};
