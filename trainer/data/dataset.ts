@@ -1,6 +1,6 @@
 import type { S3Config } from '../io/s3-config.js';
 import { openSource, withSuffix } from '../io/uri.js';
-import { readRecords } from './recordio/reader.js';
+import { readRecordBatches, type RecordEntry } from './recordio/reader.js';
 import { partRange } from './recordio/shard.js';
 import { readIndex } from './recordio/index-file.js';
 import { unpackImageRecord } from './recordio/image-record.js';
@@ -61,7 +61,7 @@ async function loadRecordIO(request: DatasetRequest): Promise<ImageCache> {
     const range = request.part ? await partRange(source, request.part.index, request.part.count) : { start: 0, end: total };
     const known = await countFromIndex(request, range);
     const expected = known === undefined ? undefined : Math.min(known, request.limit ?? Infinity);
-    const items = limitItems(recordItems(source.uri, readRecords(source, range)), request.limit);
+    const items = limitItems(recordItems(source.uri, readRecordBatches(source, range)), request.limit);
     const first = await peek(items);
     if (!first.value) throw new UsageError(`${request.uri}: no records${request.part ? ` in part ${request.part.index}/${request.part.count}` : ''}`);
     const { height, width } = decodeImage(first.value.image, first.value.where);
@@ -85,23 +85,24 @@ async function countFromIndex(request: DatasetRequest, range: { start: number; e
   }
 }
 
-async function* recordItems(uri: string, records: AsyncIterable<{ offset: number; payload: Buffer }>): AsyncGenerator<EncodedItem> {
-  for await (const { offset, payload } of records) {
-    const record = unpackImageRecord(payload, uri, offset);
-    yield { label: record.labels[0], image: record.image, where: `${uri}#offset=${offset}` };
+// Batches of records keep the per-record cost to a function call instead of an await.
+async function* recordItems(uri: string, batches: AsyncIterable<RecordEntry[]>): AsyncGenerator<EncodedItem[]> {
+  for await (const batch of batches) {
+    yield batch.map(({ offset, payload }) => {
+      const record = unpackImageRecord(payload, uri, offset);
+      return { label: record.labels[0], image: record.image, where: `${uri}#offset=${offset}` };
+    });
   }
 }
 
-async function* limitItems<T>(items: AsyncIterable<T>, limit: number | undefined): AsyncGenerator<T> {
-  if (limit === undefined) {
-    yield* items;
-    return;
-  }
+async function* limitItems<T>(batches: AsyncIterable<T[]>, limit: number | undefined): AsyncGenerator<T> {
   let n = 0;
-  for await (const item of items) {
-    if (n >= limit) return;
-    yield item;
-    n++;
+  for await (const batch of batches) {
+    for (const item of batch) {
+      if (limit !== undefined && n >= limit) return;
+      yield item;
+      n++;
+    }
   }
 }
 

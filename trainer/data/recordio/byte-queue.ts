@@ -12,6 +12,11 @@ export class ByteQueue {
     return this.bytes;
   }
 
+  /** The unconsumed part of the first chunk, for parsers with a fast path over contiguous bytes. */
+  head0(): { chunk: Buffer; head: number } | undefined {
+    return this.chunks.length > 0 ? { chunk: this.chunks[0], head: this.head } : undefined;
+  }
+
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);

@@ -1,7 +1,7 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import { DataFormatError } from '../../util/errors.js';
 import { ByteQueue } from './byte-queue.js';
-import { CFlag, HEADER_BYTES, padded } from './format.js';
+import { CFlag, HEADER_BYTES, RECORDIO_MAGIC, padded } from './format.js';
 import { checkPartHeader, joinParts } from './part-header.js';
 import { prefetch } from './prefetch.js';
 
@@ -59,6 +59,13 @@ export async function* readRecordBatches(source: ByteSource, range?: Partial<Byt
   try {
     let pos = start;
     while (pos < end) {
+      const fast = wholeRecordsInFirstChunk(queue, pos, end, batch);
+      if (fast > 0) {
+        queue.skip(fast);
+        pos += fast;
+        if (batch.length >= MAX_BATCH) yield batch.splice(0);
+        continue;
+      }
       const recordStart = pos;
       let parts: Buffer[] | undefined;
       let lastCFlag: number = CFlag.Whole;
@@ -106,6 +113,33 @@ export async function* readRecordBatches(source: ByteSource, range?: Partial<Byt
   } finally {
     await input.return?.(undefined);
   }
+}
+
+/**
+ * The common case in a tight loop: single-part records lying wholly inside the first
+ * queued chunk are pushed as views without the general parser's bookkeeping. Stops at
+ * anything else (a multi-part record, a chunk boundary, a bad header, the range end),
+ * which the general parser then handles and reports. Returns the bytes consumed.
+ */
+function wholeRecordsInFirstChunk(queue: ByteQueue, pos: number, end: number, batch: RecordEntry[]): number {
+  const first = queue.head0();
+  if (!first) return 0;
+  const { chunk, head } = first;
+  let at = head;
+  let offset = pos;
+  const limit = chunk.length;
+  while (offset < end && at + HEADER_BYTES <= limit && batch.length < MAX_BATCH) {
+    if (chunk.readUInt32LE(at) !== RECORDIO_MAGIC) break;
+    const lrecord = chunk.readUInt32LE(at + 4);
+    // cflag 0 (whole record) means the top three bits are clear.
+    if (lrecord >>> 29 !== CFlag.Whole) break;
+    const partBytes = HEADER_BYTES + ((lrecord + 3) & ~3);
+    if (at + partBytes > limit) break;
+    batch.push({ offset, payload: chunk.subarray(at + HEADER_BYTES, at + HEADER_BYTES + lrecord) });
+    at += partBytes;
+    offset += partBytes;
+  }
+  return at - head;
 }
 
 /**
