@@ -1,6 +1,7 @@
 import type { Command } from './command.js';
 import { inspectCommand } from './inspect.js';
 import { packCommand } from './pack.js';
+import { trainCommand } from './train.js';
 
 /** Every subcommand of cifar-trainer, in the order `--help` lists them. */
-export const commands: readonly Command[] = [packCommand, inspectCommand];
+export const commands: readonly Command[] = [packCommand, inspectCommand, trainCommand];

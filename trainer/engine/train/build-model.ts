@@ -1,0 +1,52 @@
+import type * as tf from '@tensorflow/tfjs';
+import { buildModel } from '../models/registry.js';
+import { replaceHead, parameterGroups } from '../models/head.js';
+import { loadModel } from '../models/model-store.js';
+import type { ParameterSpec } from '../optim/sgd.js';
+import type { TrainOptions } from './options.js';
+import { UsageError, errorMessage } from '../../util/errors.js';
+
+export interface PreparedModel {
+  model: tf.LayersModel;
+  params: ParameterSpec[];
+  /** 'scratch' or the pretrained model's URI. */
+  origin: string;
+}
+
+/**
+ * Builds the network to train: a fresh seeded model, or (the tutorial's fine-tune.py)
+ * a pretrained model whose classifier is replaced by a new `numClasses` head.
+ */
+export async function prepareModel(options: TrainOptions): Promise<PreparedModel> {
+  const [channels, height, width] = options.imageShape;
+  let model: tf.LayersModel;
+  let origin = 'scratch';
+  if (options.pretrained) {
+    let pretrained: tf.LayersModel;
+    try {
+      pretrained = await loadModel(options.pretrained.uri, options.s3);
+    } catch (err) {
+      throw new UsageError(`--pretrained ${options.pretrained.uri}: ${errorMessage(err)}`);
+    }
+    const inputShape = pretrained.inputs[0].shape.slice(1);
+    if (inputShape[0] !== height || inputShape[1] !== width || inputShape[2] !== channels) {
+      throw new UsageError(`--pretrained ${options.pretrained.uri}: the model takes input ${JSON.stringify(inputShape)} (HWC) but --image-shape is ${channels},${height},${width}`);
+    }
+    model = replaceHead(pretrained, {
+      ...(options.pretrained.layerBeforeFullc !== undefined ? { layerBeforeFullc: options.pretrained.layerBeforeFullc } : {}),
+      numClasses: options.numClasses,
+      seed: options.seed,
+      freeze: options.pretrained.freeze,
+    });
+    origin = options.pretrained.uri;
+  } else {
+    model = buildModel({ ...options.model, inputShape: [height, width, channels], numClasses: options.numClasses, seed: options.seed });
+  }
+  const groups = parameterGroups(model);
+  const pretrainedMultiplier = options.pretrained?.lrMultiplier ?? 1;
+  const params: ParameterSpec[] = [
+    ...groups.pretrained.map((p) => ({ variable: p.variable, decay: p.kind === 'weight', lrMultiplier: pretrainedMultiplier })),
+    ...groups.head.map((p) => ({ variable: p.variable, decay: p.kind === 'weight', lrMultiplier: 1 })),
+  ];
+  return { model, params, origin };
+}

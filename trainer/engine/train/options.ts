@@ -1,0 +1,40 @@
+import type { BackendChoice } from '../backend/select-backend.js';
+import type { ModelName } from '../models/registry.js';
+import type { DataFormat } from '../../data/dataset.js';
+import type { S3Config } from '../../io/s3-config.js';
+
+/** Everything `cifar-trainer train` needs, after flag parsing and validation. */
+export interface TrainOptions {
+  model: { name: ModelName; depth?: number; cardinality?: number; width?: number };
+  numClasses: number;
+  /** Network input [channels, height, width], MXNet's --image-shape; height/width may crop the stored images. */
+  imageShape: [number, number, number];
+  data: {
+    train: string;
+    validation?: string;
+    format: DataFormat;
+    /** Use at most this many training images (per replica, after sharding). */
+    numExamples?: number;
+    numValidationExamples?: number;
+  };
+  epochs: number;
+  /** Per-replica batch size. */
+  batchSize: number;
+  learningRate: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  schedule: { kind: 'step' | 'cosine' | 'constant'; stepEpochs: number[]; factor: number; warmupEpochs: number; minLr: number };
+  labelSmoothing: number;
+  augment: { pad: number; flip: boolean };
+  seed: number;
+  backend: BackendChoice;
+  pretrained?: { uri: string; layerBeforeFullc?: string; freeze: boolean; lrMultiplier: number };
+  checkpoint?: { uri: string; everyEpochs: number; keep: number };
+  resume: boolean;
+  out?: string;
+  logFormat: 'text' | 'json';
+  progressIntervalSeconds: number;
+  prefetchWorkers: number;
+  s3: S3Config;
+}

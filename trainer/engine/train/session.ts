@@ -1,0 +1,166 @@
+import { selectBackend } from '../backend/select-backend.js';
+import { loadDataset } from '../../data/dataset.js';
+import { BatchProducer } from '../../data/pipeline/batch-producer.js';
+import { openDirectory } from '../../io/directory.js';
+import { saveModel } from '../models/model-store.js';
+import { countParams } from '../models/count.js';
+import { Sgd } from '../optim/sgd.js';
+import type { LrSchedule } from '../optim/lr-schedule.js';
+import { loadLatestCheckpoint, saveCheckpoint } from '../checkpoint/store.js';
+import { checkpointContents, restoreCheckpoint, type RunFingerprint } from './checkpointing.js';
+import { prepareModel } from './build-model.js';
+import { makeTrainData } from './train-data.js';
+import { initialLoopState, runTrainingLoop, type LoopState } from './loop.js';
+import { weightsSha256 } from './weights-hash.js';
+import { writeRunOutputs, type RunMetrics } from './outputs.js';
+import type { TrainOptions } from './options.js';
+import type { ProgressEvent } from './types.js';
+import { UsageError } from '../../util/errors.js';
+
+export interface SessionIO {
+  log(message: string): void;
+  progress(event: ProgressEvent): void;
+  /** True once the process was asked to stop (SIGTERM). */
+  shouldStop(): boolean;
+}
+
+export interface SessionResult {
+  metrics: RunMetrics;
+  stopped: boolean;
+}
+
+/**
+ * One training run on one process: backend, data, model, optional resume, the loop,
+ * checkpoints, and the outputs in --out. Distributed runs plug in through the same loop.
+ */
+export async function runTrainingSession(options: TrainOptions, io: SessionIO): Promise<SessionResult> {
+  const started = performance.now();
+  const backend = await selectBackend(options.backend, io.log);
+  io.log(`backend: ${backend.name} (${backend.detail})`);
+
+  const [, height, width] = options.imageShape;
+  if (height !== width) throw new UsageError(`--image-shape: height ${height} and width ${width} must be equal (square crops)`);
+  const train = await loadDataset({
+    uri: options.data.train,
+    format: options.data.format,
+    split: 'train',
+    ...(options.data.numExamples !== undefined ? { limit: options.data.numExamples } : {}),
+    s3: options.s3,
+  });
+  io.log(`training data: ${train.cache.count} images of ${train.cache.height}x${train.cache.width} from ${options.data.train}`);
+  const validation = options.data.validation
+    ? await loadDataset({
+        uri: options.data.validation,
+        format: options.data.format,
+        split: 'test',
+        ...(options.data.numValidationExamples !== undefined ? { limit: options.data.numValidationExamples } : {}),
+        s3: options.s3,
+      })
+    : undefined;
+  if (validation) io.log(`validation data: ${validation.cache.count} images from ${options.data.validation}`);
+  if (train.cache.height < height) throw new UsageError(`--image-shape ${options.imageShape.join(',')} is larger than the ${train.cache.height}x${train.cache.width} training images`);
+  if (train.cache.count < options.batchSize) throw new UsageError(`--batch-size ${options.batchSize} is larger than the ${train.cache.count} training images`);
+
+  const prepared = await prepareModel(options);
+  const { model, params } = prepared;
+  const parameters = countParams(model).trainable;
+  io.log(`model: ${model.name}, ${parameters.toLocaleString('en-US')} trainable parameters (${prepared.origin === 'scratch' ? 'from scratch' : `fine-tuning ${prepared.origin}`})`);
+  const optimizer = new Sgd(params, { momentum: options.momentum, nesterov: options.nesterov, weightDecay: options.weightDecay });
+  const schedule: LrSchedule =
+    options.schedule.kind === 'step'
+      ? { kind: 'step', baseLr: options.learningRate, stepEpochs: options.schedule.stepEpochs, factor: options.schedule.factor, warmupEpochs: options.schedule.warmupEpochs }
+      : options.schedule.kind === 'cosine'
+        ? { kind: 'cosine', baseLr: options.learningRate, totalEpochs: options.epochs, minLr: options.schedule.minLr, warmupEpochs: options.schedule.warmupEpochs }
+        : { kind: 'constant', baseLr: options.learningRate, warmupEpochs: options.schedule.warmupEpochs };
+  const fingerprint: RunFingerprint = {
+    model: prepared.origin === 'scratch' ? JSON.stringify(options.model) : `finetune:${prepared.origin}`,
+    parameters,
+    batchSize: options.batchSize,
+    worldSize: 1,
+    imageShape: options.imageShape,
+    seed: options.seed,
+  };
+
+  const checkpointDir = options.checkpoint ? openDirectory(options.checkpoint.uri, options.s3) : undefined;
+  let start: LoopState = initialLoopState();
+  let resumedFrom: string | null = null;
+  if (options.resume) {
+    if (!checkpointDir) throw new UsageError('--resume needs --checkpoint URI');
+    const latest = await loadLatestCheckpoint(checkpointDir, io.log);
+    if (latest) {
+      start = restoreCheckpoint(latest, model, optimizer, fingerprint);
+      resumedFrom = latest.uri;
+      io.log(`resumed from ${latest.uri} at epoch ${start.position.epoch}, step ${start.position.stepInEpoch}`);
+    } else {
+      io.log(`no checkpoint in ${checkpointDir.uri}: starting from the beginning`);
+    }
+  }
+
+  const producer = await BatchProducer.create(train.cache, { depth: 2, workers: options.prefetchWorkers });
+  if (producer.fallbackReason) io.log(`prefetch: ${producer.fallbackReason}; making batches inline`);
+  try {
+    const data = makeTrainData(train.cache, validation?.cache, producer, {
+      batchSize: options.batchSize,
+      seed: options.seed,
+      crop: height,
+      pad: options.augment.pad,
+      flip: options.augment.flip,
+    });
+    const result = await runTrainingLoop(
+      {
+        model,
+        variables: params.map((p) => p.variable),
+        optimizer,
+        schedule,
+        epochs: options.epochs,
+        labelSmoothing: options.labelSmoothing,
+        inputShape: [height, width, options.imageShape[0]],
+        data,
+        checkpointEvery: options.checkpoint?.everyEpochs ?? 1,
+        progressIntervalSeconds: options.progressIntervalSeconds,
+      },
+      {
+        ...(checkpointDir
+          ? {
+              saveCheckpoint: async (state: LoopState) => {
+                const t0 = performance.now();
+                const saved = await saveCheckpoint(checkpointDir, checkpointContents(model, optimizer, state, options.seed, fingerprint), options.checkpoint?.keep ?? 3);
+                io.progress({ type: 'checkpoint', uri: saved.uri, epoch: state.position.epoch, step: state.position.stepInEpoch, bytes: saved.bytes, seconds: (performance.now() - t0) / 1000 });
+              },
+            }
+          : {}),
+        shouldStop: io.shouldStop,
+        onProgress: io.progress,
+      },
+      start,
+    );
+
+    const history = result.state.history;
+    const accuracies = history.map((e) => e.validationAccuracy).filter((a): a is number => a !== null);
+    const metrics: RunMetrics = {
+      backend: backend.name,
+      backendDetail: backend.detail,
+      weightsSha256: weightsSha256(model),
+      model: { name: options.pretrained ? `${options.model.name}-finetune` : options.model.name, origin: prepared.origin, parameters },
+      rank: 0,
+      worldSize: 1,
+      seed: options.seed,
+      epochs: history,
+      finalValidationAccuracy: accuracies.length > 0 ? accuracies[accuracies.length - 1] : null,
+      bestValidationAccuracy: accuracies.length > 0 ? Math.max(...accuracies) : null,
+      totalSeconds: (performance.now() - started) / 1000,
+      resumedFrom,
+      config: { ...options, s3: undefined },
+    };
+    if (options.out && !result.stopped) {
+      await writeRunOutputs(options.out, metrics, options.s3);
+      await saveModel(model, `${options.out.replace(/\/+$/, '')}/model`, options.s3);
+      io.log(`wrote metrics.json, accuracy.svg and model/ to ${options.out}`);
+    }
+    return { metrics, stopped: result.stopped };
+  } finally {
+    await producer.close();
+    optimizer.dispose();
+    model.dispose();
+  }
+}

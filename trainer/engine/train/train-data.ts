@@ -1,0 +1,41 @@
+import type { ImageCache } from '../../data/pipeline/image-cache.js';
+import type { BatchProducer } from '../../data/pipeline/batch-producer.js';
+import { batchCount, batchesForEpoch } from '../../data/pipeline/batches.js';
+import { CIFAR10_MEAN, CIFAR10_STD } from '../../data/pipeline/normalize.js';
+import type { TrainData } from './types.js';
+
+export interface TrainDataOptions {
+  batchSize: number;
+  seed: number;
+  crop: number;
+  pad: number;
+  flip: boolean;
+  /** Steps per epoch when it must agree across replicas (the smallest shard's); default: this cache's. */
+  stepsPerEpoch?: number;
+}
+
+/**
+ * Adapts the input pipeline to the training loop: shuffled, augmented training batches
+ * (the last partial batch dropped, so every step has the same batch size) and
+ * centre-cropped validation batches.
+ */
+export function makeTrainData(train: ImageCache, validation: ImageCache | undefined, producer: BatchProducer, options: TrainDataOptions): TrainData {
+  const common = { crop: options.crop, pad: options.pad, mean: CIFAR10_MEAN, std: CIFAR10_STD, seed: options.seed };
+  const stepsPerEpoch = options.stepsPerEpoch ?? batchCount(train.count, options.batchSize, true);
+  return {
+    stepsPerEpoch,
+    async *trainBatches(epoch, startStep) {
+      let produced = startStep;
+      for await (const batch of producer.epoch({ ...common, flip: options.flip, train: true, batchSize: options.batchSize, epoch, dropLast: true, startBatch: startStep })) {
+        if (produced >= stepsPerEpoch) break;
+        produced++;
+        yield batch;
+      }
+    },
+    validationBatches() {
+      if (!validation) return [];
+      return batchesForEpoch(validation, { ...common, flip: false, pad: 0, train: false, batchSize: options.batchSize, epoch: 0, dropLast: false });
+    },
+    validationCount: validation?.count ?? 0,
+  };
+}
