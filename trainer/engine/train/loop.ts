@@ -113,6 +113,9 @@ export async function runTrainingLoop(config: LoopConfig, hooks: LoopHooks, star
           etaSeconds: remainingSteps * perStep,
         });
       }
+      // Let timers, signals and sockets run: batches may always be ready, and a loop of
+      // resolved promises alone would starve SIGTERM handlers and peer heartbeats.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (hooks.shouldStop?.() && state.position.stepInEpoch < data.stepsPerEpoch) {
         await hooks.saveCheckpoint?.(state, 'stop');
         return { state, stopped: true };
@@ -136,11 +139,10 @@ export async function runTrainingLoop(config: LoopConfig, hooks: LoopHooks, star
     hooks.onProgress?.({ type: 'epoch', epochs, ...metrics });
 
     const last = epoch + 1 === epochs;
-    if (hooks.saveCheckpoint && ((epoch + 1) % config.checkpointEvery === 0 || last)) {
-      await hooks.saveCheckpoint(state, 'epoch');
-    }
+    const due = (epoch + 1) % config.checkpointEvery === 0 || last;
+    if (hooks.saveCheckpoint && due) await hooks.saveCheckpoint(state, 'epoch');
     if (hooks.shouldStop?.() && !last) {
-      await hooks.saveCheckpoint?.(state, 'stop');
+      if (!due) await hooks.saveCheckpoint?.(state, 'stop');
       return { state, stopped: true };
     }
   }
