@@ -1,0 +1,166 @@
+/**
+ * The CifarTrainingJob API (training.cifar-operator.io/v1alpha1) as TypeScript types.
+ * crds/cifartrainingjobs.yaml is the source of truth; test/operator-crd-schema.test.ts
+ * fails when a field, an enum or a required marker here drifts from it.
+ * Fields the CRD defaults are optional here (users may omit them); defaults.ts fills them.
+ */
+import type { Affinity, Condition, ObjectMeta, PullPolicy, Quantity, Toleration } from './k8s-types.js';
+
+export const API_GROUP = 'training.cifar-operator.io';
+export const API_VERSION_NAME = 'v1alpha1';
+export const API_VERSION = `${API_GROUP}/${API_VERSION_NAME}`;
+export const KIND = 'CifarTrainingJob';
+
+export type Backend = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type Architecture = 'lenet' | 'resnet' | 'resnext';
+export type DataFormat = 'auto' | 'recordio' | 'python' | 'binary' | 'image-folder';
+export type ScheduleType = 'step' | 'cosine' | 'constant';
+export type CleanPodPolicy = 'None' | 'Running' | 'All';
+
+export interface ModelSpec {
+  architecture: Architecture;
+  depth?: number;
+  cardinality?: number;
+  width?: number;
+  numClasses?: number;
+}
+
+export interface PretrainedSpec {
+  uri: string;
+  layerBeforeFullc?: string;
+  freeze?: boolean;
+  lrMultiplier?: number;
+}
+
+export interface DataSpec {
+  train: string;
+  validation?: string;
+  format?: DataFormat;
+  /** [channels, height, width], as MXNet's --image-shape. */
+  imageShape?: number[];
+  numExamples?: number;
+}
+
+export interface ScheduleSpec {
+  type?: ScheduleType;
+  stepEpochs?: number[];
+  factor?: number;
+  warmupEpochs?: number;
+}
+
+export interface HyperparametersSpec {
+  batchSize?: number;
+  epochs?: number;
+  learningRate?: number;
+  momentum?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+  labelSmoothing?: number;
+  seed?: number;
+  schedule?: ScheduleSpec;
+}
+
+export interface CheckpointSpec {
+  uri?: string;
+  everyEpochs?: number;
+}
+
+export interface CredentialsSecretRef {
+  name: string;
+  accessKeyIdKey?: string;
+  secretAccessKeyKey?: string;
+}
+
+export interface S3Spec {
+  endpoint?: string;
+  region?: string;
+  pathStyle?: boolean;
+  credentialsSecretRef?: CredentialsSecretRef;
+}
+
+export interface RunPolicySpec {
+  backoffLimit?: number;
+  activeDeadlineSeconds?: number;
+  ttlSecondsAfterFinished?: number;
+  cleanPodPolicy?: CleanPodPolicy;
+  suspend?: boolean;
+}
+
+export interface ReplicaResources {
+  requests?: Record<string, Quantity>;
+  limits?: Record<string, Quantity>;
+}
+
+export interface CifarTrainingJobSpec {
+  replicas?: number;
+  gpusPerReplica?: number;
+  image: string;
+  imagePullPolicy?: PullPolicy;
+  resources?: ReplicaResources;
+  nodeSelector?: Record<string, string>;
+  tolerations?: Toleration[];
+  affinity?: Affinity;
+  backend?: Backend;
+  model: ModelSpec;
+  pretrained?: PretrainedSpec;
+  data: DataSpec;
+  hyperparameters?: HyperparametersSpec;
+  checkpoint?: CheckpointSpec;
+  s3?: S3Spec;
+  runPolicy?: RunPolicySpec;
+  metricsPort?: number;
+  masterPort?: number;
+}
+
+export type JobPhase = 'Pending' | 'Created' | 'Running' | 'Restarting' | 'Succeeded' | 'Failed' | 'Suspended';
+
+export type JobConditionType = 'Created' | 'Running' | 'Restarting' | 'Succeeded' | 'Failed' | 'Suspended';
+
+export interface ReplicaStatuses {
+  active?: number;
+  ready?: number;
+  succeeded?: number;
+  failed?: number;
+}
+
+/** What rank 0 reports about training; the controller fetches it and passes it in. */
+export interface TrainingProgress {
+  epoch?: number;
+  totalEpochs?: number;
+  step?: number;
+  stepsPerEpoch?: number;
+  trainAccuracy?: number;
+  validationAccuracy?: number;
+  trainLoss?: number;
+  validationLoss?: number;
+  imagesPerSecond?: number;
+  lastCheckpoint?: string;
+  updatedAt?: string;
+}
+
+export interface FailureRecord {
+  reason?: string;
+  message?: string;
+  rank?: number;
+  exitCode?: number;
+}
+
+export interface CifarTrainingJobStatus {
+  phase?: JobPhase;
+  conditions?: Condition[];
+  replicaStatuses?: ReplicaStatuses;
+  restarts?: number;
+  startTime?: string;
+  completionTime?: string;
+  observedGeneration?: number;
+  progress?: TrainingProgress;
+  lastFailure?: FailureRecord;
+}
+
+export interface CifarTrainingJob {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: ObjectMeta;
+  spec: CifarTrainingJobSpec;
+  status?: CifarTrainingJobStatus;
+}

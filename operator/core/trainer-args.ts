@@ -1,0 +1,85 @@
+/**
+ * The one place that maps the job spec to `cifar-trainer train` flags. Every value is
+ * passed explicitly, defaults included, so a pod's behaviour is fixed by the spec alone
+ * and not by whatever defaults the trainer image was built with.
+ */
+import type { DefaultedSpec } from '../api/defaults.js';
+
+export const TRAINER_COMMAND = ['cifar-trainer'] as const;
+export const TRAINER_SUBCOMMAND = 'train';
+
+type FlagValue = string | number | boolean | readonly number[] | undefined;
+
+export interface FlagRule {
+  /** Spec field path, as in docs/api.md. */
+  readonly field: string;
+  readonly flag: string;
+  /** undefined or false leaves the flag out; true passes it bare; a list is comma-joined. */
+  readonly value: (spec: DefaultedSpec) => FlagValue;
+}
+
+export const TRAINER_FLAGS: readonly FlagRule[] = [
+  { field: 'model.architecture', flag: '--model', value: (s) => s.model.architecture },
+  { field: 'model.depth', flag: '--depth', value: (s) => s.model.depth },
+  { field: 'model.cardinality', flag: '--cardinality', value: (s) => s.model.cardinality },
+  { field: 'model.width', flag: '--width', value: (s) => s.model.width },
+  { field: 'model.numClasses', flag: '--num-classes', value: (s) => s.model.numClasses },
+  { field: 'pretrained.uri', flag: '--pretrained', value: (s) => s.pretrained?.uri },
+  { field: 'pretrained.layerBeforeFullc', flag: '--layer-before-fullc', value: (s) => s.pretrained?.layerBeforeFullc },
+  { field: 'pretrained.freeze', flag: '--freeze', value: (s) => s.pretrained?.freeze },
+  { field: 'pretrained.lrMultiplier', flag: '--pretrained-lr-mult', value: (s) => s.pretrained?.lrMultiplier },
+  { field: 'data.train', flag: '--data-train', value: (s) => s.data.train },
+  { field: 'data.validation', flag: '--data-val', value: (s) => s.data.validation },
+  { field: 'data.format', flag: '--data-format', value: (s) => s.data.format },
+  { field: 'data.imageShape', flag: '--image-shape', value: (s) => s.data.imageShape },
+  { field: 'data.numExamples', flag: '--num-examples', value: (s) => s.data.numExamples },
+  { field: 'hyperparameters.batchSize', flag: '--batch-size', value: (s) => s.hyperparameters.batchSize },
+  { field: 'hyperparameters.epochs', flag: '--epochs', value: (s) => s.hyperparameters.epochs },
+  { field: 'hyperparameters.learningRate', flag: '--lr', value: (s) => s.hyperparameters.learningRate },
+  { field: 'hyperparameters.momentum', flag: '--momentum', value: (s) => s.hyperparameters.momentum },
+  { field: 'hyperparameters.weightDecay', flag: '--wd', value: (s) => s.hyperparameters.weightDecay },
+  { field: 'hyperparameters.nesterov', flag: '--nesterov', value: (s) => s.hyperparameters.nesterov },
+  { field: 'hyperparameters.labelSmoothing', flag: '--label-smoothing', value: (s) => s.hyperparameters.labelSmoothing },
+  { field: 'hyperparameters.seed', flag: '--seed', value: (s) => s.hyperparameters.seed },
+  { field: 'hyperparameters.schedule.type', flag: '--lr-schedule', value: (s) => s.hyperparameters.schedule.type },
+  { field: 'hyperparameters.schedule.stepEpochs', flag: '--lr-step-epochs', value: (s) => s.hyperparameters.schedule.stepEpochs },
+  { field: 'hyperparameters.schedule.factor', flag: '--lr-factor', value: (s) => s.hyperparameters.schedule.factor },
+  { field: 'hyperparameters.schedule.warmupEpochs', flag: '--warmup-epochs', value: (s) => s.hyperparameters.schedule.warmupEpochs },
+  { field: 'checkpoint.uri', flag: '--checkpoint', value: (s) => s.checkpoint.uri },
+  // With a checkpoint location every start resumes from the latest checkpoint there (a fresh run finds none).
+  { field: 'checkpoint.uri', flag: '--resume', value: (s) => s.checkpoint.uri !== undefined },
+  { field: 'checkpoint.everyEpochs', flag: '--checkpoint-every', value: (s) => s.checkpoint.everyEpochs },
+  { field: 'backend', flag: '--backend', value: (s) => s.backend },
+  { field: 'metricsPort', flag: '--metrics-port', value: (s) => s.metricsPort },
+];
+
+/** Spec fields (and subtrees) that reach the pod another way, and how. */
+export const FIELDS_NOT_PASSED_AS_FLAGS: Readonly<Record<string, string>> = {
+  replicas: 'env WORLD_SIZE and one pod per rank',
+  gpusPerReplica: 'nvidia.com/gpu limit and toleration',
+  image: 'container image',
+  imagePullPolicy: 'container imagePullPolicy',
+  resources: 'container resources',
+  nodeSelector: 'pod nodeSelector',
+  tolerations: 'pod tolerations',
+  affinity: 'pod affinity',
+  s3: 'env AWS_ENDPOINT_URL_S3, AWS_REGION, S3_FORCE_PATH_STYLE and the credentials secretKeyRefs',
+  runPolicy: 'used by the operator only',
+  masterPort: 'env MASTER_PORT',
+};
+
+function render(value: Exclude<FlagValue, undefined | boolean>): string {
+  return typeof value === 'object' ? value.join(',') : String(value);
+}
+
+/** Container args: the subcommand and its flags, in TRAINER_FLAGS order. */
+export function trainerArgs(spec: DefaultedSpec): string[] {
+  const args: string[] = [TRAINER_SUBCOMMAND];
+  for (const rule of TRAINER_FLAGS) {
+    const value = rule.value(spec);
+    if (value === undefined || value === false) continue;
+    if (value === true) args.push(rule.flag);
+    else args.push(rule.flag, render(value));
+  }
+  return args;
+}

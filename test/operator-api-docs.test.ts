@@ -1,0 +1,46 @@
+// docs/api.md carries tables generated from the CRD. This test fails when they drift;
+// regenerate them with: UPDATE_API_DOCS=1 npx tap test/operator-api-docs.test.ts
+import t from 'tap';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, renderFieldTable, renderRuleTable, rootSchema, schemaFields, subSchema } from './helpers/crd.js';
+
+const DOC = join(REPO_ROOT, 'docs', 'api.md');
+const root = rootSchema();
+
+const sections: Record<string, string> = {
+  spec: renderFieldTable(subSchema(root, 'spec')),
+  rules: renderRuleTable(subSchema(root, 'spec')),
+  status: renderFieldTable(subSchema(root, 'status')),
+};
+
+function generatedSection(text: string, name: string): string | undefined {
+  const m = new RegExp(`<!-- BEGIN GENERATED ${name} -->\\n([\\s\\S]*?)<!-- END GENERATED ${name} -->`).exec(text);
+  return m?.[1].replace(/\n$/, '');
+}
+
+function replaceSection(text: string, name: string, body: string): string {
+  const section = new RegExp(`(<!-- BEGIN GENERATED ${name} -->\\n)[\\s\\S]*?(<!-- END GENERATED ${name} -->)`);
+  return text.replace(section, (_match, begin: string, end: string) => `${begin}${body}\n${end}`);
+}
+
+if (process.env.UPDATE_API_DOCS === '1') {
+  let text = readFileSync(DOC, 'utf8');
+  for (const [name, body] of Object.entries(sections)) text = replaceSection(text, name, body);
+  writeFileSync(DOC, text);
+}
+
+t.test('docs/api.md tables match the CRD', async (t) => {
+  const text = readFileSync(DOC, 'utf8');
+  for (const [name, body] of Object.entries(sections)) {
+    t.equal(generatedSection(text, name), body, `the ${name} table is current (UPDATE_API_DOCS=1 npx tap ${'test/operator-api-docs.test.ts'} regenerates it)`);
+  }
+});
+
+t.test('the spec table has a row per schema field, defaults included', async (t) => {
+  const spec = subSchema(root, 'spec');
+  const rows = sections.spec.split('\n').slice(2);
+  t.equal(rows.length, schemaFields(spec).length);
+  t.ok(rows.some((r) => r.startsWith('| `hyperparameters.learningRate` |') && r.includes('`0.05`')), 'learningRate row shows its default');
+  t.ok(rows.some((r) => r.startsWith('| `image` |') && r.includes('required')), 'image row says required');
+});

@@ -1,0 +1,146 @@
+import t from 'tap';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, admitJob, evaluateCel, loadManifests, rootSchema, schemaFields, subSchema, type SchemaNode } from './helpers/crd.js';
+
+const root = rootSchema();
+const examplesDir = join(REPO_ROOT, 'examples');
+
+type Json = Record<string, unknown>;
+
+function job(spec: Json): Json {
+  return { apiVersion: 'training.cifar-operator.io/v1alpha1', kind: 'CifarTrainingJob', metadata: { name: 'j' }, spec };
+}
+
+const base: Json = {
+  image: 'trainer:1',
+  model: { architecture: 'resnet', depth: 20 },
+  data: { train: 's3://bucket/train.rec' },
+};
+
+function errorsFor(spec: Json): string[] {
+  return admitJob(job(spec), root).errors;
+}
+
+t.test('the CEL evaluator implements the subset faithfully', async (t) => {
+  const self = { a: { b: 3, s: 'hello', list: [1, 2] }, n: 7 };
+  t.equal(evaluateCel('self.a.b + 2 * 3', self), 9);
+  t.equal(evaluateCel('(self.n - 1) % 4 == 2', self), true);
+  t.equal(evaluateCel('self.n / 2', self), 3, 'integer division truncates');
+  t.equal(evaluateCel("self.a.s.startsWith('he') && self.a.s.endsWith('lo') && self.a.s.contains('ll')", self), true);
+  t.equal(evaluateCel("self.a.s.matches('^h[a-z]+$')", self), true);
+  t.equal(evaluateCel('has(self.a.b) && !has(self.a.c)', self), true);
+  t.equal(evaluateCel('size(self.a.list) == 2 && 2 in self.a.list && !(5 in self.a.list)', self), true);
+  t.equal(evaluateCel("self.n > 5 ? 'big' : 'small'", self), 'big');
+  t.equal(evaluateCel('self.n >= 7 && self.n <= 7 && self.n != 8 || false', self), true);
+  t.throws(() => evaluateCel('self.missing.b == 1', self), /no such key: missing/);
+  t.throws(() => evaluateCel('has(self.missing.b)', self), /no such key: missing/, 'has() needs its parent to exist, as in Kubernetes');
+  t.throws(() => evaluateCel('self.a.list.all(x, x > 0)', self), /outside the supported CEL subset|all/);
+});
+
+t.test('every rule in the CRD stays within the subset and evaluates on a defaulted job', async (t) => {
+  const spec = subSchema(root, 'spec');
+  const full = admitJob(
+    job({
+      ...base,
+      replicas: 2,
+      pretrained: { uri: 's3://b/m/' },
+      hyperparameters: { schedule: { stepEpochs: [3] } },
+      checkpoint: { uri: 's3://b/ckpt/' },
+      s3: { endpoint: 'http://minio:9000', credentialsSecretRef: { name: 'c' } },
+    }),
+    root,
+  );
+  t.same(full.errors, [], 'a job using every block is admitted');
+  let rules = 0;
+  const visit = (node: SchemaNode): void => {
+    rules += node['x-kubernetes-validations']?.length ?? 0;
+    for (const child of Object.values(node.properties ?? {})) visit(child);
+  };
+  visit(spec);
+  t.ok(rules >= 14, `${rules} rules were evaluated`);
+});
+
+t.test('every example is admitted except invalid.yaml, which is rejected naming the field', async (t) => {
+  const files = readdirSync(examplesDir).filter((f) => f.endsWith('.yaml'));
+  t.ok(files.includes('resnext-scratch.yaml') && files.includes('resnext-finetune.yaml') && files.includes('local-cpu-lenet.yaml'));
+  for (const file of files) {
+    const text = loadManifests(join(examplesDir, file));
+    for (const doc of text) {
+      // The local example carries ${S3_ENDPOINT} for the demo to substitute.
+      const manifest = JSON.parse(JSON.stringify(doc).replace('${S3_ENDPOINT}', 'http://10.0.2.2:4568')) as unknown;
+      const { errors } = admitJob(manifest, root);
+      if (file === 'invalid.yaml') t.same(errors, ['spec.model: depth must be 6n+2 (8, 20, 32, 44, 56, 110) for resnet'], file);
+      else t.same(errors, [], file);
+    }
+  }
+  const [local] = loadManifests(join(examplesDir, 'local-cpu-lenet.yaml'));
+  t.match(admitJob(local, root).errors, [/spec\.s3: endpoint must start with http/], 'the unsubstituted placeholder is rejected');
+});
+
+t.test('the tutorial settings are what the examples say', async (t) => {
+  const [scratch] = loadManifests(join(examplesDir, 'resnext-scratch.yaml')) as Json[];
+  t.match(scratch.spec, {
+    replicas: 4,
+    gpusPerReplica: 1,
+    model: { architecture: 'resnext' },
+    data: { imageShape: [3, 28, 28] },
+    hyperparameters: { batchSize: 128, learningRate: 0.05, epochs: 100 },
+    checkpoint: { uri: /^s3:\/\// },
+  });
+  const [finetune] = loadManifests(join(examplesDir, 'resnext-finetune.yaml')) as Json[];
+  t.match(finetune.spec, { pretrained: { uri: /^s3:\/\//, layerBeforeFullc: 'pool_global' }, model: { numClasses: 10 } });
+});
+
+t.test('cross-field rules reject what they should and nothing else', async (t) => {
+  const cases: Array<[string, Json, RegExp | null]> = [
+    ['resnet depth 20', base, null],
+    ['resnet depth 21', { ...base, model: { architecture: 'resnet', depth: 21 } }, /spec\.model: depth must be 6n\+2/],
+    ['resnext depth 29', { ...base, model: { architecture: 'resnext', depth: 29 } }, null],
+    ['resnext depth 20 (9n+2)', { ...base, model: { architecture: 'resnext', depth: 20 } }, null],
+    ['resnext depth 32', { ...base, model: { architecture: 'resnext', depth: 32 } }, /spec\.model: depth must be 9n\+2/],
+    ['lenet with a depth', { ...base, model: { architecture: 'lenet', depth: 20 } }, /depth does not apply to lenet/],
+    ['cardinality on resnet', { ...base, model: { architecture: 'resnet', cardinality: 4 } }, /cardinality and width apply only to resnext/],
+    ['relative data path', { ...base, data: { train: 'data/train.rec' } }, /spec\.data: train must be an s3:\/\/ URI/],
+    ['file URL data', { ...base, data: { train: 'file:///data/train.rec', validation: '/data/val.rec' } }, null],
+    ['http validation', { ...base, data: { train: '/d', validation: 'http://x/v' } }, /spec\.data: validation must be/],
+    ['2 replicas without a checkpoint', { ...base, replicas: 2 }, /checkpoint\.uri is required when replicas > 1/],
+    ['2 replicas with a checkpoint', { ...base, replicas: 2, checkpoint: { uri: 's3://b/c/' } }, null],
+    ['relative checkpoint', { ...base, checkpoint: { uri: 'ckpt' } }, /spec\.checkpoint: uri must be/],
+    ['GPUs with wasm', { ...base, backend: 'wasm' }, /backend wasm and cpu do not use GPUs/],
+    ['no GPUs with wasm', { ...base, backend: 'wasm', gpusPerReplica: 0 }, null],
+    ['same ports', { ...base, masterPort: 9400 }, /masterPort and metricsPort must differ/],
+    ['relative pretrained uri', { ...base, pretrained: { uri: 'resnext-101' } }, /spec\.pretrained: uri must be/],
+    ['frozen with lrMultiplier', { ...base, pretrained: { uri: '/m', freeze: true, lrMultiplier: 0.1 } }, /lrMultiplier has no effect/],
+    ['too many step epochs', { ...base, hyperparameters: { epochs: 3, schedule: { stepEpochs: [1, 2, 3] } } }, /stepEpochs has more steps/],
+    ['step epochs that fit', { ...base, hyperparameters: { epochs: 3, schedule: { stepEpochs: [1, 2] } } }, null],
+    ['stepEpochs with cosine', { ...base, hyperparameters: { schedule: { type: 'cosine', stepEpochs: [2] } } }, /stepEpochs applies only to type step/],
+    ['warm-up as long as training', { ...base, hyperparameters: { epochs: 2, schedule: { warmupEpochs: 2 } } }, /warmupEpochs must be less than epochs/],
+    ['endpoint without scheme', { ...base, s3: { endpoint: 'minio:9000' } }, /spec\.s3: endpoint must start/],
+  ];
+  for (const [name, spec, expected] of cases) {
+    const errors = errorsFor(spec);
+    if (expected === null) t.same(errors, [], name);
+    else t.match(errors.join('\n'), expected, name);
+  }
+});
+
+t.test('structural limits name the field', async (t) => {
+  const cases: Array<[Json, RegExp]> = [
+    [{ ...base, replicas: 0 }, /^spec\.replicas: must be at least 1$/],
+    [{ ...base, backend: 'cuda' }, /^spec\.backend: Unsupported value "cuda"/],
+    [{ ...base, hyperparameters: { learningRate: 0 } }, /^spec\.hyperparameters\.learningRate: must be greater than 0$/],
+    [{ ...base, data: { train: '/d', imageShape: [3, 28] } }, /^spec\.data\.imageShape: must have at least 3 items$/],
+    [{ ...base, metricsPort: 80 }, /^spec\.metricsPort: must be at least 1024$/],
+    [{ ...base, runPolicy: { cleanPodPolicy: 'Some' } }, /^spec\.runPolicy\.cleanPodPolicy: Unsupported value/],
+    [{ ...base, s3: { credentialsSecretRef: {} } }, /^spec\.s3\.credentialsSecretRef: Required value: name$/],
+    [{ ...base, s3: { accessKeyId: 'AKIA...' } }, /^spec\.s3: unknown field "accessKeyId"$/],
+    [{ image: 'x', data: { train: '/d' } }, /^spec: Required value: model$/],
+  ];
+  for (const [spec, expected] of cases) t.match(errorsFor(spec)[0] ?? '(admitted)', expected, JSON.stringify(spec).slice(0, 80));
+});
+
+t.test('the schema fields the rules use exist', async (t) => {
+  const paths = new Set(schemaFields(subSchema(root, 'spec')).map((f) => f.path));
+  for (const p of ['checkpoint.uri', 'hyperparameters.schedule.stepEpochs', 'model.depth', 'pretrained.lrMultiplier', 's3.endpoint']) t.ok(paths.has(p), p);
+});
