@@ -1,7 +1,8 @@
 import type { Command } from './command.js';
+import { compareCommand } from './compare.js';
 import { inspectCommand } from './inspect.js';
 import { packCommand } from './pack.js';
 import { trainCommand } from './train.js';
 
 /** Every subcommand of cifar-trainer, in the order `--help` lists them. */
-export const commands: readonly Command[] = [packCommand, inspectCommand, trainCommand];
+export const commands: readonly Command[] = [packCommand, inspectCommand, trainCommand, compareCommand];

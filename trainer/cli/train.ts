@@ -1,5 +1,5 @@
 import type { Command, CommandIO } from './command.js';
-import { choiceFlag, intFlag, numberFlag, parseFlags } from './command.js';
+import { choiceFlag, intFlag, numberFlag, parseFlags, partFlag } from './command.js';
 import { UsageError } from '../util/errors.js';
 import { resolveS3Config } from '../io/s3-config.js';
 import { BACKEND_CHOICES } from '../engine/backend/select-backend.js';
@@ -29,6 +29,7 @@ Data (RecordIO .rec local or s3://, or any layout 'pack' reads):
   --data-train URI, --data-val URI
   --data-format auto|recordio|python|binary|image-folder   (default auto)
   --num-examples N, --num-val-examples N    use only the first N images
+  --data-part I/N                use only part I of N of the training data (MXNet part semantics)
 Optimisation:
   --epochs N (default 10)  --batch-size N (default 128)  --lr X (default 0.05)
   --momentum X (default 0.9)  --nesterov  --wd X weight decay on weights only (default 0.0001)
@@ -66,6 +67,7 @@ const flags = {
   'data-format': { type: 'string' },
   'num-examples': { type: 'string' },
   'num-val-examples': { type: 'string' },
+  'data-part': { type: 'string' },
   epochs: { type: 'string' },
   'batch-size': { type: 'string' },
   lr: { type: 'string' },
@@ -125,6 +127,7 @@ export function parseTrainOptions(argv: string[], env: NodeJS.ProcessEnv): Train
       train: v['data-train'],
       ...optional('validation', v['data-val']),
       format: choiceFlag('data-format', v['data-format'], DATA_FORMATS, 'auto'),
+      ...optional('part', partFlag('data-part', v['data-part'])),
       ...optional('numExamples', v['num-examples'] !== undefined ? intFlag('num-examples', v['num-examples'], 0, 1) : undefined),
       ...optional('numValidationExamples', v['num-val-examples'] !== undefined ? intFlag('num-val-examples', v['num-val-examples'], 0, 1) : undefined),
     },

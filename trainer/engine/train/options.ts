@@ -13,6 +13,8 @@ export interface TrainOptions {
     train: string;
     validation?: string;
     format: DataFormat;
+    /** Read only part `index` of `count` of the training data. */
+    part?: { index: number; count: number };
     /** Use at most this many training images (per replica, after sharding). */
     numExamples?: number;
     numValidationExamples?: number;

@@ -36,69 +36,71 @@ export interface SessionResult {
 export async function runTrainingSession(options: TrainOptions, io: SessionIO): Promise<SessionResult> {
   const started = performance.now();
   const backend = await selectBackend(options.backend, io.log);
-  io.log(`backend: ${backend.name} (${backend.detail})`);
 
   const [, height, width] = options.imageShape;
   if (height !== width) throw new UsageError(`--image-shape: height ${height} and width ${width} must be equal (square crops)`);
-  const train = await loadDataset({
-    uri: options.data.train,
-    format: options.data.format,
-    split: 'train',
-    ...(options.data.numExamples !== undefined ? { limit: options.data.numExamples } : {}),
-    s3: options.s3,
-  });
-  io.log(`training data: ${train.cache.count} images of ${train.cache.height}x${train.cache.width} from ${options.data.train}`);
-  const validation = options.data.validation
-    ? await loadDataset({
-        uri: options.data.validation,
-        format: options.data.format,
-        split: 'test',
-        ...(options.data.numValidationExamples !== undefined ? { limit: options.data.numValidationExamples } : {}),
-        s3: options.s3,
-      })
-    : undefined;
-  if (validation) io.log(`validation data: ${validation.cache.count} images from ${options.data.validation}`);
-  if (train.cache.height < height) throw new UsageError(`--image-shape ${options.imageShape.join(',')} is larger than the ${train.cache.height}x${train.cache.width} training images`);
-  if (train.cache.count < options.batchSize) throw new UsageError(`--batch-size ${options.batchSize} is larger than the ${train.cache.count} training images`);
-
+  // The model first: a bad --pretrained fails before minutes of data loading.
   const prepared = await prepareModel(options);
   const { model, params } = prepared;
   const parameters = countParams(model).trainable;
   io.log(`model: ${model.name}, ${parameters.toLocaleString('en-US')} trainable parameters (${prepared.origin === 'scratch' ? 'from scratch' : `fine-tuning ${prepared.origin}`})`);
   const optimizer = new Sgd(params, { momentum: options.momentum, nesterov: options.nesterov, weightDecay: options.weightDecay });
-  const schedule: LrSchedule =
-    options.schedule.kind === 'step'
-      ? { kind: 'step', baseLr: options.learningRate, stepEpochs: options.schedule.stepEpochs, factor: options.schedule.factor, warmupEpochs: options.schedule.warmupEpochs }
-      : options.schedule.kind === 'cosine'
-        ? { kind: 'cosine', baseLr: options.learningRate, totalEpochs: options.epochs, minLr: options.schedule.minLr, warmupEpochs: options.schedule.warmupEpochs }
-        : { kind: 'constant', baseLr: options.learningRate, warmupEpochs: options.schedule.warmupEpochs };
-  const fingerprint: RunFingerprint = {
-    model: prepared.origin === 'scratch' ? JSON.stringify(options.model) : `finetune:${prepared.origin}`,
-    parameters,
-    batchSize: options.batchSize,
-    worldSize: 1,
-    imageShape: options.imageShape,
-    seed: options.seed,
-  };
-
-  const checkpointDir = options.checkpoint ? openDirectory(options.checkpoint.uri, options.s3) : undefined;
-  let start: LoopState = initialLoopState();
-  let resumedFrom: string | null = null;
-  if (options.resume) {
-    if (!checkpointDir) throw new UsageError('--resume needs --checkpoint URI');
-    const latest = await loadLatestCheckpoint(checkpointDir, io.log);
-    if (latest) {
-      start = restoreCheckpoint(latest, model, optimizer, fingerprint);
-      resumedFrom = latest.uri;
-      io.log(`resumed from ${latest.uri} at epoch ${start.position.epoch}, step ${start.position.stepInEpoch}`);
-    } else {
-      io.log(`no checkpoint in ${checkpointDir.uri}: starting from the beginning`);
-    }
-  }
-
-  const producer = await BatchProducer.create(train.cache, { depth: 2, workers: options.prefetchWorkers });
-  if (producer.fallbackReason) io.log(`prefetch: ${producer.fallbackReason}; making batches inline`);
+  let producer: BatchProducer | undefined;
   try {
+    const train = await loadDataset({
+      uri: options.data.train,
+      format: options.data.format,
+      split: 'train',
+      ...(options.data.part ? { part: options.data.part } : {}),
+      ...(options.data.numExamples !== undefined ? { limit: options.data.numExamples } : {}),
+      s3: options.s3,
+    });
+    io.log(`training data: ${train.cache.count} images of ${train.cache.height}x${train.cache.width} from ${options.data.train}`);
+    const validation = options.data.validation
+      ? await loadDataset({
+          uri: options.data.validation,
+          format: options.data.format,
+          split: 'test',
+          ...(options.data.numValidationExamples !== undefined ? { limit: options.data.numValidationExamples } : {}),
+          s3: options.s3,
+        })
+      : undefined;
+    if (validation) io.log(`validation data: ${validation.cache.count} images from ${options.data.validation}`);
+    if (train.cache.height < height) throw new UsageError(`--image-shape ${options.imageShape.join(',')} is larger than the ${train.cache.height}x${train.cache.width} training images`);
+    if (train.cache.count < options.batchSize) throw new UsageError(`--batch-size ${options.batchSize} is larger than the ${train.cache.count} training images`);
+
+    const schedule: LrSchedule =
+      options.schedule.kind === 'step'
+        ? { kind: 'step', baseLr: options.learningRate, stepEpochs: options.schedule.stepEpochs, factor: options.schedule.factor, warmupEpochs: options.schedule.warmupEpochs }
+        : options.schedule.kind === 'cosine'
+          ? { kind: 'cosine', baseLr: options.learningRate, totalEpochs: options.epochs, minLr: options.schedule.minLr, warmupEpochs: options.schedule.warmupEpochs }
+          : { kind: 'constant', baseLr: options.learningRate, warmupEpochs: options.schedule.warmupEpochs };
+    const fingerprint: RunFingerprint = {
+      model: prepared.origin === 'scratch' ? JSON.stringify(options.model) : `finetune:${prepared.origin}`,
+      parameters,
+      batchSize: options.batchSize,
+      worldSize: 1,
+      imageShape: options.imageShape,
+      seed: options.seed,
+    };
+
+    const checkpointDir = options.checkpoint ? openDirectory(options.checkpoint.uri, options.s3) : undefined;
+    let start: LoopState = initialLoopState();
+    let resumedFrom: string | null = null;
+    if (options.resume) {
+      if (!checkpointDir) throw new UsageError('--resume needs --checkpoint URI');
+      const latest = await loadLatestCheckpoint(checkpointDir, io.log);
+      if (latest) {
+        start = restoreCheckpoint(latest, model, optimizer, fingerprint);
+        resumedFrom = latest.uri;
+        io.log(`resumed from ${latest.uri} at epoch ${start.position.epoch}, step ${start.position.stepInEpoch}`);
+      } else {
+        io.log(`no checkpoint in ${checkpointDir.uri}: starting from the beginning`);
+      }
+    }
+
+    producer = await BatchProducer.create(train.cache, { depth: 2, workers: options.prefetchWorkers });
+    if (producer.fallbackReason) io.log(`prefetch: ${producer.fallbackReason}; making batches inline`);
     const data = makeTrainData(train.cache, validation?.cache, producer, {
       batchSize: options.batchSize,
       seed: options.seed,
@@ -159,7 +161,7 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
     }
     return { metrics, stopped: result.stopped };
   } finally {
-    await producer.close();
+    await producer?.close();
     optimizer.dispose();
     model.dispose();
   }
