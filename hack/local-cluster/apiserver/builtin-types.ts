@@ -1,0 +1,207 @@
+import { getArray, getObject, getString, isObject, type JsonObject, type JsonValue } from './json.js';
+import type { Column, ResourceType } from './resource-registry.js';
+import type { FieldCause } from './status.js';
+import { ageColumn } from './table.js';
+
+function column(name: string, cell: (o: JsonObject) => JsonValue, priority = 0, type: Column['type'] = 'string'): Column {
+  return { name, type, format: '', description: name, priority, cell };
+}
+
+type Base = Pick<ResourceType, 'group' | 'version' | 'kind' | 'plural' | 'singular' | 'namespaced'> & Partial<ResourceType>;
+
+function resource(b: Base): ResourceType {
+  return { listKind: `${b.kind}List`, shortNames: [], categories: [], statusSubresource: false, custom: false, columns: [ageColumn], fieldSelectors: [], ...b };
+}
+
+function containers(pod: JsonObject): JsonObject[] {
+  return (getArray(getObject(pod, 'spec'), 'containers') ?? []).filter(isObject);
+}
+
+function podDefaults(pod: JsonObject): void {
+  const spec = getObject(pod, 'spec');
+  if (spec) {
+    spec.restartPolicy ??= 'Always';
+    spec.terminationGracePeriodSeconds ??= 30;
+    spec.dnsPolicy ??= 'ClusterFirst';
+    spec.schedulerName ??= 'default-scheduler';
+    for (const c of containers(pod)) {
+      const image = typeof c.image === 'string' ? c.image : '';
+      const tag = /:([^/:@]+)$/.exec(image)?.[1];
+      c.imagePullPolicy ??= tag === undefined || tag === 'latest' ? 'Always' : 'IfNotPresent';
+      c.terminationMessagePath ??= '/dev/termination-log';
+      c.terminationMessagePolicy ??= 'File';
+    }
+  }
+  const status = getObject(pod, 'status') ?? {};
+  status.phase ??= 'Pending';
+  pod.status = status;
+}
+
+/** The checks a node agent relies on: every container has a name and an image. */
+function podValidation(pod: JsonObject): FieldCause[] {
+  const causes: FieldCause[] = [];
+  const spec = getObject(pod, 'spec');
+  const list = getArray(spec, 'containers');
+  if (!spec || !list || list.length === 0) {
+    causes.push({ reason: 'FieldValueRequired', field: 'spec.containers', message: 'Required value' });
+    return causes;
+  }
+  const seen = new Set<string>();
+  list.forEach((c, i) => {
+    const name = isObject(c) ? getString(c, 'name') : undefined;
+    if (!name) causes.push({ reason: 'FieldValueRequired', field: `spec.containers[${i}].name`, message: 'Required value' });
+    else if (seen.has(name)) causes.push({ reason: 'FieldValueDuplicate', field: `spec.containers[${i}].name`, message: `Duplicate value: ${JSON.stringify(name)}` });
+    else seen.add(name);
+    if (!isObject(c) || !getString(c, 'image')) causes.push({ reason: 'FieldValueRequired', field: `spec.containers[${i}].image`, message: 'Required value' });
+  });
+  return causes;
+}
+
+function podReady(pod: JsonObject): string {
+  const statuses = (getArray(getObject(pod, 'status'), 'containerStatuses') ?? []).filter(isObject);
+  return `${statuses.filter((s) => s.ready === true).length}/${containers(pod).length}`;
+}
+
+function podRestarts(pod: JsonObject): number {
+  const statuses = (getArray(getObject(pod, 'status'), 'containerStatuses') ?? []).filter(isObject);
+  return statuses.reduce((n, s) => n + (typeof s.restartCount === 'number' ? s.restartCount : 0), 0);
+}
+
+function podStatus(pod: JsonObject): string {
+  if (isObject(pod.metadata) && pod.metadata.deletionTimestamp) return 'Terminating';
+  const status = getObject(pod, 'status');
+  return getString(status, 'reason') ?? getString(status, 'phase') ?? 'Unknown';
+}
+
+/** Cluster IPs come from 10.96.0.0/16 in creation order; nothing routes them, they are labels here. */
+function serviceDefaults(): (svc: JsonObject) => void {
+  let next = 1;
+  return (svc) => {
+    const spec = getObject(svc, 'spec') ?? {};
+    svc.spec = spec;
+    spec.type ??= 'ClusterIP';
+    spec.sessionAffinity ??= 'None';
+    if (spec.clusterIP === undefined) {
+      spec.clusterIP = `10.96.${Math.floor(next / 250)}.${(next % 250) + 1}`;
+      next++;
+    }
+    if (spec.clusterIPs === undefined) spec.clusterIPs = [spec.clusterIP];
+    for (const p of (getArray(spec, 'ports') ?? []).filter(isObject)) {
+      p.protocol ??= 'TCP';
+      p.targetPort ??= p.port ?? null;
+    }
+  };
+}
+
+function servicePorts(svc: JsonObject): string {
+  const ports = (getArray(getObject(svc, 'spec'), 'ports') ?? []).filter(isObject);
+  return ports.length === 0 ? '<none>' : ports.map((p) => `${String(p.port)}/${String(p.protocol ?? 'TCP')}`).join(',');
+}
+
+function secretDefaults(secret: JsonObject): void {
+  secret.type ??= 'Opaque';
+  // stringData is write-only: it is folded into base64 data as the real server does.
+  const stringData = getObject(secret, 'stringData');
+  if (stringData) {
+    const data = getObject(secret, 'data') ?? {};
+    for (const [k, v] of Object.entries(stringData)) if (typeof v === 'string') data[k] = Buffer.from(v, 'utf8').toString('base64');
+    secret.data = data;
+    delete secret.stringData;
+  }
+}
+
+function dataCount(o: JsonObject): number {
+  return Object.keys(getObject(o, 'data') ?? {}).length + Object.keys(getObject(o, 'binaryData') ?? {}).length;
+}
+
+const EVENT_FIELDS = ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'];
+
+/** The built-in resources, fresh per server (Service IP allocation is per server). */
+export function builtinTypes(): ResourceType[] {
+  const core = { group: '', version: 'v1' };
+  return [
+    resource({
+      ...core,
+      kind: 'Namespace',
+      plural: 'namespaces',
+      singular: 'namespace',
+      namespaced: false,
+      shortNames: ['ns'],
+      statusSubresource: true,
+      fieldSelectors: ['status.phase'],
+      defaulter: (ns) => {
+        const status = getObject(ns, 'status') ?? {};
+        status.phase ??= 'Active';
+        ns.status = status;
+      },
+      columns: [column('Status', (o) => getString(getObject(o, 'status'), 'phase') ?? ''), ageColumn],
+    }),
+    resource({
+      ...core,
+      kind: 'Pod',
+      plural: 'pods',
+      singular: 'pod',
+      namespaced: true,
+      shortNames: ['po'],
+      categories: ['all'],
+      statusSubresource: true,
+      fieldSelectors: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
+      defaulter: podDefaults,
+      validator: podValidation,
+      columns: [
+        column('Ready', podReady),
+        column('Status', podStatus),
+        column('Restarts', podRestarts, 0, 'integer'),
+        ageColumn,
+        column('IP', (o) => getString(getObject(o, 'status'), 'podIP') ?? '<none>', 1),
+        column('Node', (o) => getString(getObject(o, 'spec'), 'nodeName') ?? '<none>', 1),
+      ],
+    }),
+    resource({
+      ...core,
+      kind: 'Service',
+      plural: 'services',
+      singular: 'service',
+      namespaced: true,
+      shortNames: ['svc'],
+      categories: ['all'],
+      statusSubresource: true,
+      defaulter: serviceDefaults(),
+      columns: [
+        column('Type', (o) => getString(getObject(o, 'spec'), 'type') ?? ''),
+        column('Cluster-IP', (o) => getString(getObject(o, 'spec'), 'clusterIP') ?? ''),
+        column('External-IP', () => '<none>'),
+        column('Port(s)', servicePorts),
+        ageColumn,
+      ],
+    }),
+    resource({ ...core, kind: 'Secret', plural: 'secrets', singular: 'secret', namespaced: true, fieldSelectors: ['type'], defaulter: secretDefaults, columns: [column('Type', (o) => getString(o, 'type') ?? ''), column('Data', dataCount, 0, 'integer'), ageColumn] }),
+    resource({ ...core, kind: 'ConfigMap', plural: 'configmaps', singular: 'configmap', namespaced: true, shortNames: ['cm'], columns: [column('Data', dataCount, 0, 'integer'), ageColumn] }),
+    resource({ ...core, kind: 'ServiceAccount', plural: 'serviceaccounts', singular: 'serviceaccount', namespaced: true, shortNames: ['sa'] }),
+    resource({
+      ...core,
+      kind: 'Event',
+      plural: 'events',
+      singular: 'event',
+      namespaced: true,
+      shortNames: ['ev'],
+      fieldSelectors: EVENT_FIELDS,
+      columns: [
+        column('Type', (o) => getString(o, 'type') ?? ''),
+        column('Reason', (o) => getString(o, 'reason') ?? ''),
+        column('Object', (o) => `${(getString(getObject(o, 'involvedObject'), 'kind') ?? '').toLowerCase()}/${getString(getObject(o, 'involvedObject'), 'name') ?? ''}`),
+        column('Message', (o) => getString(o, 'message') ?? ''),
+        ageColumn,
+      ],
+    }),
+    resource({
+      group: 'coordination.k8s.io',
+      version: 'v1',
+      kind: 'Lease',
+      plural: 'leases',
+      singular: 'lease',
+      namespaced: true,
+      columns: [column('Holder', (o) => getString(getObject(o, 'spec'), 'holderIdentity') ?? ''), ageColumn],
+    }),
+  ];
+}
