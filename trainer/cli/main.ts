@@ -2,13 +2,10 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command, CommandIO } from './command.js';
-import { UsageError, errorMessage } from '../util/errors.js';
+import { errorMessage } from '../util/errors.js';
+import { EXIT_OK, EXIT_USAGE, exitCodeFor } from '../dist/exit-codes.js';
+import { writeTerminationMessage } from './termination-message.js';
 import { commands } from './commands.js';
-
-/** Exit codes of the trainer CLI, documented in the README and used by the operator. */
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
 
 function topLevelHelp(list: readonly Command[]): string {
   const width = Math.max(...list.map((c) => c.name.length));
@@ -42,8 +39,12 @@ export async function runCli(argv: string[], io: CommandIO, list: readonly Comma
   try {
     return await command.run(rest, io);
   } catch (err) {
-    io.stderr.write(`cifar-trainer ${command.name}: ${errorMessage(err)}\n`);
-    return err instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+    const message = `cifar-trainer ${command.name}: ${errorMessage(err)}`;
+    io.stderr.write(`${message}\n`);
+    // In a pod, the reason becomes the container's termination message, which the operator
+    // copies into the job's status.
+    await writeTerminationMessage(message, io.env);
+    return exitCodeFor(err);
   }
 }
 

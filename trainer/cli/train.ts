@@ -9,6 +9,7 @@ import { parseStepEpochs } from '../engine/optim/lr-schedule.js';
 import type { TrainOptions } from '../engine/train/options.js';
 import { runTrainingSession } from '../engine/train/session.js';
 import { formatProgress } from './train-progress.js';
+import { distConfigFromEnv, type DistFlags } from '../dist/config.js';
 import { s3Flags, s3Options } from './s3-flags.js';
 
 /** Exit code when the run stopped on SIGTERM after checkpointing (128 + 15, as a killed process). */
@@ -51,9 +52,17 @@ Runtime:
   --log-format text|json         progress on stderr (default text)
   --progress-interval SECONDS    between step lines (default 5)
   --prefetch-workers N           batch-making worker threads (default 1; 0 = inline)
+  --no-shuffle                   keep the stored order every epoch (for equivalence checks)
+Distributed (data-parallel, synchronous SGD; the operator sets these as environment variables):
+  --world-size N (WORLD_SIZE)  --rank R (RANK)  --master-addr HOST (MASTER_ADDR)  --master-port P (MASTER_PORT)
+  peer secret from CIFAR_PEER_SECRET or the file in CIFAR_PEER_SECRET_FILE (required when N > 1)
+  each rank reads part RANK of WORLD_SIZE of the data; only rank 0 writes checkpoints and the model
+  --lr-scaling linear|none       multiply --lr by the world size (default linear), as the global batch grows
 ${s3Flags.usage}
 
-Exit codes: 0 done, 1 failed (bad data, unreadable model...), 2 usage error, 143 stopped by SIGTERM after a checkpoint.`;
+Exit codes: 0 done; 1 failed, not retryable (bad data, unreadable model, peers disagree);
+2 usage error; 75 retryable (a peer was lost or rendezvous timed out: restart the group from
+the last checkpoint); 143 stopped by SIGTERM after a checkpoint.`;
 
 const flags = {
   model: { type: 'string' },
@@ -96,6 +105,12 @@ const flags = {
   'log-format': { type: 'string' },
   'progress-interval': { type: 'string' },
   'prefetch-workers': { type: 'string' },
+  'no-shuffle': { type: 'boolean' },
+  'world-size': { type: 'string' },
+  rank: { type: 'string' },
+  'master-addr': { type: 'string' },
+  'master-port': { type: 'string' },
+  'lr-scaling': { type: 'string' },
   ...s3Flags.options,
 } as const;
 
@@ -171,7 +186,19 @@ export function parseTrainOptions(argv: string[], env: NodeJS.ProcessEnv): Train
     progressIntervalSeconds: numberFlag('progress-interval', v['progress-interval'], 5, 0, 3600),
     prefetchWorkers: intFlag('prefetch-workers', v['prefetch-workers'], 1, 0, 16),
     s3: resolveS3Config(s3Options(v), env),
+    dist: distConfigFromEnv(env, distFlags(v)),
+    lrScaling: choiceFlag('lr-scaling', v['lr-scaling'], ['linear', 'none'] as const, 'linear'),
+    shuffle: !(v['no-shuffle'] ?? false),
   };
+}
+
+function distFlags(v: { 'world-size'?: string; rank?: string; 'master-addr'?: string; 'master-port'?: string }): DistFlags {
+  const flags: DistFlags = {};
+  if (v['world-size'] !== undefined) flags.worldSize = intFlag('world-size', v['world-size'], 1, 1, 4096);
+  if (v.rank !== undefined) flags.rank = intFlag('rank', v.rank, 0, 0, 4095);
+  if (v['master-addr'] !== undefined) flags.masterAddr = v['master-addr'];
+  if (v['master-port'] !== undefined) flags.masterPort = intFlag('master-port', v['master-port'], 29500, 1, 65535);
+  return flags;
 }
 
 function parseImageShape(value: string | undefined): [number, number, number] {

@@ -23,6 +23,8 @@ export interface LoopState {
 export interface LoopHooks {
   /** Averages gradients across replicas (distributed training); identity when absent. */
   reduceGradients?: (grads: Record<string, tf.Tensor>) => Promise<Record<string, tf.Tensor>>;
+  /** Sums [lossSum, correct, count] of the validation pass over replicas (each validates its shard). */
+  reduceEvaluation?: (sums: number[]) => Promise<number[]>;
   /** Called when a checkpoint is due: at epoch ends every `checkpointEvery` epochs, and when stopping. */
   saveCheckpoint?: (state: LoopState, reason: 'epoch' | 'stop') => Promise<void>;
   /** Polled between steps; true makes the loop checkpoint and return (SIGTERM). */
@@ -122,7 +124,13 @@ export async function runTrainingLoop(config: LoopConfig, hooks: LoopHooks, star
       }
     }
 
-    const validation = data.validationCount > 0 ? await evaluate(config.model, data.validationBatches(), config.inputShape) : undefined;
+    let validation = data.validationCount > 0 ? await evaluate(config.model, data.validationBatches(), config.inputShape) : undefined;
+    if (validation && hooks.reduceEvaluation) {
+      const [lossSum, correct, count] = await hooks.reduceEvaluation(
+        validation.count > 0 ? [validation.loss * validation.count, validation.accuracy * validation.count, validation.count] : [0, 0, 0],
+      );
+      validation = { loss: lossSum / count, accuracy: correct / count, count };
+    }
     const metrics: EpochMetrics = {
       epoch,
       trainLoss: acc.lossSum / Math.max(acc.images, 1),

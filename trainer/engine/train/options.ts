@@ -2,6 +2,7 @@ import type { BackendChoice } from '../backend/select-backend.js';
 import type { ModelName } from '../models/registry.js';
 import type { DataFormat } from '../../data/dataset.js';
 import type { S3Config } from '../../io/s3-config.js';
+import type { DistConfig } from '../../dist/config.js';
 
 /** Everything `cifar-trainer train` needs, after flag parsing and validation. */
 export interface TrainOptions {
@@ -39,4 +40,10 @@ export interface TrainOptions {
   progressIntervalSeconds: number;
   prefetchWorkers: number;
   s3: S3Config;
+  /** Data-parallel group settings (WORLD_SIZE, RANK, MASTER_ADDR, ...); world size 1 trains alone. */
+  dist: DistConfig;
+  /** Multiply --lr by the world size (Goyal et al.'s linear scaling rule), as the global batch grows. */
+  lrScaling: 'linear' | 'none';
+  /** Shuffle the training order every epoch (off only for equivalence checks). */
+  shuffle: boolean;
 }

@@ -15,7 +15,13 @@ import { weightsSha256 } from './weights-hash.js';
 import { writeRunOutputs, type RunMetrics } from './outputs.js';
 import type { TrainOptions } from './options.js';
 import type { ProgressEvent } from './types.js';
+import type { Tensor } from '@tensorflow/tfjs';
 import { UsageError } from '../../util/errors.js';
+import { joinGroup } from '../../dist/group.js';
+import { describeDistConfig } from '../../dist/config.js';
+import { modelFingerprint } from '../../dist/fingerprint.js';
+import { ReplicaSync } from '../distributed/replica-sync.js';
+import { batchCount } from '../../data/pipeline/batches.js';
 
 export interface SessionIO {
   log(message: string): void;
@@ -45,13 +51,23 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
   const parameters = countParams(model).trainable;
   io.log(`model: ${model.name}, ${parameters.toLocaleString('en-US')} trainable parameters (${prepared.origin === 'scratch' ? 'from scratch' : `fine-tuning ${prepared.origin}`})`);
   const optimizer = new Sgd(params, { momentum: options.momentum, nesterov: options.nesterov, weightDecay: options.weightDecay });
+  const { rank, worldSize } = options.dist;
+  if (worldSize > 1 && options.data.part) throw new UsageError('--data-part cannot be combined with distributed training: each rank reads part RANK of WORLD_SIZE');
+  const dataPart = worldSize > 1 ? { index: rank, count: worldSize } : options.data.part;
   let producer: BatchProducer | undefined;
+  let sync: ReplicaSync | undefined;
   try {
+    if (worldSize > 1) {
+      io.log(`joining the training group: ${describeDistConfig(options.dist)}`);
+      const group = await joinGroup(options.dist, { fingerprint: modelFingerprint(model.weights.map((w) => ({ name: w.originalName, shape: w.shape.map(Number) }))), log: io.log });
+      sync = new ReplicaSync(group, model, params.map((p) => p.variable));
+      io.log(`rank ${rank} of ${worldSize}: group formed`);
+    }
     const train = await loadDataset({
       uri: options.data.train,
       format: options.data.format,
       split: 'train',
-      ...(options.data.part ? { part: options.data.part } : {}),
+      ...(dataPart ? { part: dataPart } : {}),
       ...(options.data.numExamples !== undefined ? { limit: options.data.numExamples } : {}),
       s3: options.s3,
     });
@@ -61,6 +77,7 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
           uri: options.data.validation,
           format: options.data.format,
           split: 'test',
+          ...(worldSize > 1 ? { part: { index: rank, count: worldSize } } : {}),
           ...(options.data.numValidationExamples !== undefined ? { limit: options.data.numValidationExamples } : {}),
           s3: options.s3,
         })
@@ -69,17 +86,19 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
     if (train.cache.height < height) throw new UsageError(`--image-shape ${options.imageShape.join(',')} is larger than the ${train.cache.height}x${train.cache.width} training images`);
     if (train.cache.count < options.batchSize) throw new UsageError(`--batch-size ${options.batchSize} is larger than the ${train.cache.count} training images`);
 
+    // Linear scaling: --lr is the rate for one replica's batch; the global batch is worldSize times larger.
+    const baseLr = options.lrScaling === 'linear' ? options.learningRate * worldSize : options.learningRate;
     const schedule: LrSchedule =
       options.schedule.kind === 'step'
-        ? { kind: 'step', baseLr: options.learningRate, stepEpochs: options.schedule.stepEpochs, factor: options.schedule.factor, warmupEpochs: options.schedule.warmupEpochs }
+        ? { kind: 'step', baseLr, stepEpochs: options.schedule.stepEpochs, factor: options.schedule.factor, warmupEpochs: options.schedule.warmupEpochs }
         : options.schedule.kind === 'cosine'
-          ? { kind: 'cosine', baseLr: options.learningRate, totalEpochs: options.epochs, minLr: options.schedule.minLr, warmupEpochs: options.schedule.warmupEpochs }
-          : { kind: 'constant', baseLr: options.learningRate, warmupEpochs: options.schedule.warmupEpochs };
+          ? { kind: 'cosine', baseLr, totalEpochs: options.epochs, minLr: options.schedule.minLr, warmupEpochs: options.schedule.warmupEpochs }
+          : { kind: 'constant', baseLr, warmupEpochs: options.schedule.warmupEpochs };
     const fingerprint: RunFingerprint = {
       model: prepared.origin === 'scratch' ? JSON.stringify(options.model) : `finetune:${prepared.origin}`,
       parameters,
       batchSize: options.batchSize,
-      worldSize: 1,
+      worldSize,
       imageShape: options.imageShape,
       seed: options.seed,
     };
@@ -99,6 +118,8 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
       }
     }
 
+    // Every rank starts from rank 0's weights (fresh, fine-tuned or resumed alike).
+    if (sync) await sync.broadcastWeights();
     producer = await BatchProducer.create(train.cache, { depth: 2, workers: options.prefetchWorkers });
     if (producer.fallbackReason) io.log(`prefetch: ${producer.fallbackReason}; making batches inline`);
     const data = makeTrainData(train.cache, validation?.cache, producer, {
@@ -107,6 +128,8 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
       crop: height,
       pad: options.augment.pad,
       flip: options.augment.flip,
+      shuffle: options.shuffle,
+      ...(sync ? { stepsPerEpoch: await sync.min(batchCount(train.cache.count, options.batchSize, true)) } : {}),
     });
     const result = await runTrainingLoop(
       {
@@ -122,7 +145,7 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
         progressIntervalSeconds: options.progressIntervalSeconds,
       },
       {
-        ...(checkpointDir
+        ...(checkpointDir && rank === 0
           ? {
               saveCheckpoint: async (state: LoopState) => {
                 const t0 = performance.now();
@@ -131,7 +154,13 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
               },
             }
           : {}),
-        shouldStop: io.shouldStop,
+        ...(sync
+          ? {
+              reduceGradients: (grads: Record<string, Tensor>) => sync!.reduceGradients(grads, io.shouldStop()),
+              reduceEvaluation: (sums: number[]) => sync!.sum(sums),
+              shouldStop: () => sync!.stopRequested,
+            }
+          : { shouldStop: io.shouldStop }),
         onProgress: io.progress,
       },
       start,
@@ -144,8 +173,8 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
       backendDetail: backend.detail,
       weightsSha256: weightsSha256(model),
       model: { name: options.pretrained ? `${options.model.name}-finetune` : options.model.name, origin: prepared.origin, parameters },
-      rank: 0,
-      worldSize: 1,
+      rank,
+      worldSize,
       seed: options.seed,
       epochs: history,
       finalValidationAccuracy: accuracies.length > 0 ? accuracies[accuracies.length - 1] : null,
@@ -155,13 +184,20 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
       config: { ...options, s3: undefined },
     };
     if (options.out && !result.stopped) {
-      await writeRunOutputs(options.out, metrics, options.s3);
-      await saveModel(model, `${options.out.replace(/\/+$/, '')}/model`, options.s3);
-      io.log(`wrote metrics.json, accuracy.svg and model/ to ${options.out}`);
+      const out = options.out.replace(/\/+$/, '');
+      if (rank === 0) {
+        await writeRunOutputs(out, metrics, options.s3);
+        await saveModel(model, `${out}/model`, options.s3);
+        io.log(`wrote metrics.json, accuracy.svg and model/ to ${out}`);
+      } else {
+        // Other ranks record only their metrics (with their weights hash) to check agreement.
+        await writeRunOutputs(`${out}/rank-${rank}`, metrics, options.s3);
+      }
     }
     return { metrics, stopped: result.stopped };
   } finally {
     await producer?.close();
+    await sync?.group.close();
     optimizer.dispose();
     model.dispose();
   }
