@@ -29,7 +29,7 @@ Model:
 Data (RecordIO .rec local or s3://, or any layout 'pack' reads):
   --data-train URI, --data-val URI
   --data-format auto|recordio|python|binary|image-folder   (default auto)
-  --num-examples N, --num-val-examples N    use only the first N images
+  --num-examples N, --num-val-examples N    use only N images in all (each of R replicas: N/R of its part)
   --data-part I/N                use only part I of N of the training data (MXNet part semantics)
 Optimisation:
   --epochs N (default 10)  --batch-size N (default 128)  --lr X (default 0.05)
@@ -53,6 +53,8 @@ Runtime:
   --progress-interval SECONDS    between step lines (default 5)
   --prefetch-workers N           batch-making worker threads (default 1; 0 = inline)
   --no-shuffle                   keep the stored order every epoch (for equivalence checks)
+  --metrics-port N               serve /metrics (Prometheus), /progress (JSON) and /healthz on this port
+  --metrics-host HOST            address to bind (default POD_IP, else 0.0.0.0)
 Distributed (data-parallel, synchronous SGD; the operator sets these as environment variables):
   --world-size N (WORLD_SIZE)  --rank R (RANK)  --master-addr HOST (MASTER_ADDR)  --master-port P (MASTER_PORT)
   peer secret from CIFAR_PEER_SECRET or the file in CIFAR_PEER_SECRET_FILE (required when N > 1)
@@ -106,6 +108,8 @@ const flags = {
   'progress-interval': { type: 'string' },
   'prefetch-workers': { type: 'string' },
   'no-shuffle': { type: 'boolean' },
+  'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string' },
   'world-size': { type: 'string' },
   rank: { type: 'string' },
   'master-addr': { type: 'string' },
@@ -189,6 +193,18 @@ export function parseTrainOptions(argv: string[], env: NodeJS.ProcessEnv): Train
     dist: distConfigFromEnv(env, distFlags(v)),
     lrScaling: choiceFlag('lr-scaling', v['lr-scaling'], ['linear', 'none'] as const, 'linear'),
     shuffle: !(v['no-shuffle'] ?? false),
+    ...optional(
+      'metrics',
+      v['metrics-port'] !== undefined
+        ? {
+            host: v['metrics-host'] ?? env.POD_IP ?? '0.0.0.0',
+            port: intFlag('metrics-port', v['metrics-port'], 0, 0, 65535),
+            jobName: env.JOB_NAME ?? 'local',
+            jobNamespace: env.JOB_NAMESPACE ?? 'default',
+            restarts: Number(env.CIFAR_RESTART_ATTEMPT ?? 0) || 0,
+          }
+        : undefined,
+    ),
   };
 }
 

@@ -30,6 +30,19 @@ export interface LoopHooks {
   /** Polled between steps; true makes the loop checkpoint and return (SIGTERM). */
   shouldStop?: () => boolean;
   onProgress?: (event: ProgressEvent) => void;
+  /** Timings of every step, for metrics. */
+  onStep?: (timing: StepTiming) => void;
+}
+
+export interface StepTiming {
+  images: number;
+  /** Waiting for the batch from the input pipeline. */
+  dataWaitSeconds: number;
+  /** Averaging gradients across replicas (0 alone). */
+  allreduceSeconds: number;
+  /** The whole step: forward, backward, all-reduce and update. */
+  stepSeconds: number;
+  learningRate: number;
 }
 
 export interface LoopConfig {
@@ -75,13 +88,18 @@ export async function runTrainingLoop(config: LoopConfig, hooks: LoopHooks, star
     const acc = state.position.stepInEpoch > 0 ? state.partial : emptyAccumulator();
     let lr = learningRateAt(config.schedule, epoch + state.position.stepInEpoch / data.stepsPerEpoch);
 
+    let waitStarted = performance.now();
     for await (const batch of data.trainBatches(epoch, state.position.stepInEpoch)) {
       const stepStarted = performance.now();
+      const dataWaitSeconds = (stepStarted - waitStarted) / 1000;
       lr = learningRateAt(config.schedule, epoch + state.position.stepInEpoch / data.stepsPerEpoch);
       const step = computeGradients(config.model, config.variables, batch, config.inputShape, config.labelSmoothing);
       let grads = step.grads;
+      let allreduceSeconds = 0;
       if (hooks.reduceGradients) {
+        const reduceStarted = performance.now();
         const reduced = await hooks.reduceGradients(grads);
+        allreduceSeconds = (performance.now() - reduceStarted) / 1000;
         if (reduced !== grads) tf.dispose(Object.values(grads));
         grads = reduced;
       }
@@ -91,7 +109,9 @@ export async function runTrainingLoop(config: LoopConfig, hooks: LoopHooks, star
       acc.lossSum += step.loss * batch.size;
       acc.correct += step.correct;
       acc.images += batch.size;
-      acc.seconds += (performance.now() - stepStarted) / 1000;
+      const stepSeconds = (performance.now() - stepStarted) / 1000;
+      acc.seconds += stepSeconds;
+      hooks.onStep?.({ images: batch.size, dataWaitSeconds, allreduceSeconds, stepSeconds, learningRate: lr });
       state.position.stepInEpoch++;
       state.position.globalStep++;
       stepsThisRun++;
@@ -118,6 +138,7 @@ export async function runTrainingLoop(config: LoopConfig, hooks: LoopHooks, star
       // Let timers, signals and sockets run: batches may always be ready, and a loop of
       // resolved promises alone would starve SIGTERM handlers and peer heartbeats.
       await new Promise<void>((resolve) => setImmediate(resolve));
+      waitStarted = performance.now();
       if (hooks.shouldStop?.() && state.position.stepInEpoch < data.stepsPerEpoch) {
         await hooks.saveCheckpoint?.(state, 'stop');
         return { state, stopped: true };

@@ -16,7 +16,7 @@ export interface TrainOptions {
     format: DataFormat;
     /** Read only part `index` of `count` of the training data. */
     part?: { index: number; count: number };
-    /** Use at most this many training images (per replica, after sharding). */
+    /** Use at most this many training images in all (each of N replicas takes ceil(n / N) of its shard). */
     numExamples?: number;
     numValidationExamples?: number;
   };
@@ -40,6 +40,8 @@ export interface TrainOptions {
   progressIntervalSeconds: number;
   prefetchWorkers: number;
   s3: S3Config;
+  /** Serve /metrics, /progress and /healthz here; undefined: no server. */
+  metrics?: { host: string; port: number; jobName: string; jobNamespace: string; restarts: number };
   /** Data-parallel group settings (WORLD_SIZE, RANK, MASTER_ADDR, ...); world size 1 trains alone. */
   dist: DistConfig;
   /** Multiply --lr by the world size (Goyal et al.'s linear scaling rule), as the global batch grows. */

@@ -10,13 +10,16 @@ import { loadLatestCheckpoint, saveCheckpoint } from '../checkpoint/store.js';
 import { checkpointContents, restoreCheckpoint, type RunFingerprint } from './checkpointing.js';
 import { prepareModel } from './build-model.js';
 import { makeTrainData } from './train-data.js';
-import { initialLoopState, runTrainingLoop, type LoopState } from './loop.js';
+import { initialLoopState, runTrainingLoop, type LoopState, type StepTiming } from './loop.js';
 import { weightsSha256 } from './weights-hash.js';
 import { writeRunOutputs, type RunMetrics } from './outputs.js';
 import type { TrainOptions } from './options.js';
 import type { ProgressEvent } from './types.js';
 import type { Tensor } from '@tensorflow/tfjs';
 import { UsageError } from '../../util/errors.js';
+import { TrainerMetrics } from '../../metrics/trainer-metrics.js';
+import { ProgressTracker } from '../../metrics/progress-tracker.js';
+import { startStatusServer, type StatusServer } from '../../metrics/status-server.js';
 import { joinGroup } from '../../dist/group.js';
 import { describeDistConfig } from '../../dist/config.js';
 import { modelFingerprint } from '../../dist/fingerprint.js';
@@ -56,7 +59,19 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
   const dataPart = worldSize > 1 ? { index: rank, count: worldSize } : options.data.part;
   let producer: BatchProducer | undefined;
   let sync: ReplicaSync | undefined;
+  let statusServer: StatusServer | undefined;
+  const tracker = new ProgressTracker(options.epochs);
+  const telemetry = options.metrics ? new TrainerMetrics({ jobName: options.metrics.jobName, jobNamespace: options.metrics.jobNamespace, rank }) : undefined;
+  const perReplica = (n: number | undefined) => (n === undefined ? undefined : Math.ceil(n / worldSize));
   try {
+    if (options.metrics && telemetry) {
+      telemetry.backendInfo.set({ backend: backend.name }, 1);
+      telemetry.epochs.set(options.epochs);
+      telemetry.worldSize.set(worldSize);
+      telemetry.restarts.set(options.metrics.restarts);
+      statusServer = await startStatusServer({ host: options.metrics.host, port: options.metrics.port, registry: telemetry.registry, progress: () => tracker.current() });
+      io.log(`metrics and progress at ${statusServer.url}/metrics and ${statusServer.url}/progress`);
+    }
     if (worldSize > 1) {
       io.log(`joining the training group: ${describeDistConfig(options.dist)}`);
       const group = await joinGroup(options.dist, { fingerprint: modelFingerprint(model.weights.map((w) => ({ name: w.originalName, shape: w.shape.map(Number) }))), log: io.log });
@@ -68,7 +83,7 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
       format: options.data.format,
       split: 'train',
       ...(dataPart ? { part: dataPart } : {}),
-      ...(options.data.numExamples !== undefined ? { limit: options.data.numExamples } : {}),
+      ...(options.data.numExamples !== undefined ? { limit: perReplica(options.data.numExamples) } : {}),
       s3: options.s3,
     });
     io.log(`training data: ${train.cache.count} images of ${train.cache.height}x${train.cache.width} from ${options.data.train}`);
@@ -78,7 +93,7 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
           format: options.data.format,
           split: 'test',
           ...(worldSize > 1 ? { part: { index: rank, count: worldSize } } : {}),
-          ...(options.data.numValidationExamples !== undefined ? { limit: options.data.numValidationExamples } : {}),
+          ...(options.data.numValidationExamples !== undefined ? { limit: perReplica(options.data.numValidationExamples) } : {}),
           s3: options.s3,
         })
       : undefined;
@@ -118,6 +133,7 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
       }
     }
 
+    const gradientBytes = params.reduce((n, p) => n + p.variable.size * 4, 0);
     // Every rank starts from rank 0's weights (fresh, fine-tuned or resumed alike).
     if (sync) await sync.broadcastWeights();
     producer = await BatchProducer.create(train.cache, { depth: 2, workers: options.prefetchWorkers });
@@ -161,7 +177,25 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
               shouldStop: () => sync!.stopRequested,
             }
           : { shouldStop: io.shouldStop }),
-        onProgress: io.progress,
+        onProgress: (event) => {
+          tracker.update(event);
+          if (telemetry) recordProgress(telemetry, event);
+          io.progress(event);
+        },
+        ...(telemetry
+          ? {
+              onStep: (timing: StepTiming) => {
+                telemetry.imagesTotal.inc(timing.images);
+                telemetry.stepSeconds.observe(timing.stepSeconds);
+                telemetry.dataWaitSeconds.observe(timing.dataWaitSeconds);
+                telemetry.learningRate.set(timing.learningRate);
+                if (sync) {
+                  telemetry.allreduceSeconds.observe(timing.allreduceSeconds);
+                  telemetry.allreduceBytesTotal.inc(gradientBytes);
+                }
+              },
+            }
+          : {}),
       },
       start,
     );
@@ -198,7 +232,32 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
   } finally {
     await producer?.close();
     await sync?.group.close();
+    await statusServer?.close();
     optimizer.dispose();
     model.dispose();
+  }
+}
+
+/** Mirrors progress events into the Prometheus gauges. */
+function recordProgress(metrics: TrainerMetrics, event: ProgressEvent): void {
+  switch (event.type) {
+    case 'step':
+      metrics.step.set(event.step);
+      metrics.imagesPerSecond.set(event.imagesPerSecond);
+      break;
+    case 'epoch':
+      metrics.epoch.set(event.epoch + 1);
+      metrics.step.set(0);
+      metrics.loss.set({ split: 'train' }, event.trainLoss);
+      metrics.accuracy.set({ split: 'train' }, event.trainAccuracy);
+      if (event.validationLoss !== null) metrics.loss.set({ split: 'validation' }, event.validationLoss);
+      if (event.validationAccuracy !== null) metrics.accuracy.set({ split: 'validation' }, event.validationAccuracy);
+      metrics.imagesPerSecond.set(event.imagesPerSecond);
+      break;
+    case 'checkpoint':
+      metrics.checkpointSeconds.observe(event.seconds);
+      metrics.checkpointBytes.set(event.bytes);
+      metrics.lastCheckpointTimestamp.set(Date.now() / 1000);
+      break;
   }
 }

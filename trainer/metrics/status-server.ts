@@ -1,0 +1,57 @@
+import { createServer, type Server } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { ProgressSnapshot } from './progress-tracker.js';
+
+export interface StatusServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The trainer's small HTTP endpoint: /metrics for Prometheus, /progress for the operator
+ * (rank 0's snapshot goes into the job's status), /healthz for probes. Read-only: nothing
+ * here changes training.
+ */
+export async function startStatusServer(options: {
+  host: string;
+  port: number;
+  registry: Registry;
+  progress: () => ProgressSnapshot | undefined;
+}): Promise<StatusServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/metrics') {
+      options.registry
+        .metrics()
+        .then((text) => res.writeHead(200, { 'content-type': options.registry.contentType }).end(text))
+        .catch((err: unknown) => res.writeHead(500).end(String(err)));
+      return;
+    }
+    if (path === '/progress') {
+      const snapshot = options.progress();
+      if (!snapshot) res.writeHead(204).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(snapshot));
+      return;
+    }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`metrics server: cannot listen on ${options.host}:${options.port}: ${err.code ?? err.message}`)));
+    server.listen(options.port, options.host, resolve);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${host}:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
