@@ -4,17 +4,20 @@ import '@tensorflow/tfjs-backend-wasm';
 import { conv2DBackpropFilterWasmConfig } from './wasm-kernels/conv2d-backprop-filter.js';
 import { conv2DBackpropInputWasmConfig } from './wasm-kernels/conv2d-backprop-input.js';
 import { maxPoolGradWasmConfig } from './wasm-kernels/max-pool-grad.js';
+import { batchMatMulWasmConfig, useShippedBatchMatMul } from './wasm-kernels/batch-mat-mul.js';
 
 /**
  * Kernels the wasm backend needs to train our conv nets (tfjs 4.22):
  * - Conv2DBackpropFilter: missing, so no conv weight can be trained.
  * - Conv2DBackpropInput: shipped as a scalar loop; ours runs on XNNPACK's conv.
  * - MaxPoolGrad: shipped one routes gradients wrongly when a window is all negative.
+ * - BatchMatMul: the shipped one is ~8x slower with transposed operands (dense gradients).
  */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   conv2DBackpropFilterWasmConfig,
   conv2DBackpropInputWasmConfig,
   maxPoolGradWasmConfig,
+  batchMatMulWasmConfig,
 ];
 
 const shipped = new Map<string, tf.KernelConfig>();
@@ -29,6 +32,7 @@ export function registerWasmTrainingKernels(): string[] {
     if (current?.kernelFunc === config.kernelFunc) continue;
     if (current !== undefined) {
       if (!shipped.has(config.kernelName)) shipped.set(config.kernelName, current);
+      if (config === batchMatMulWasmConfig) useShippedBatchMatMul(shipped.get(config.kernelName)!.kernelFunc);
       // registerKernel only warns on a duplicate; unregister so that ours is the one used.
       tf.unregisterKernel(config.kernelName, 'wasm');
     }
