@@ -1,0 +1,89 @@
+/**
+ * Kubernetes Events for what a user wants in `kubectl describe`. Like client-go's event
+ * correlator, a repeat of the same type, reason and message on the same object bumps the
+ * count of the Event already written instead of adding another.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../observability/logger.js';
+import { errorMessage, isNotFound } from './api-errors.js';
+import type { ClusterApi, ObjectReference } from './cluster-api.js';
+
+export const EVENT_COMPONENT = 'cifar-operator';
+
+export interface EventSpec {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+interface Seen {
+  name: string;
+  count: number;
+}
+
+export interface EventRecorderOptions {
+  api: Pick<ClusterApi, 'createEvent' | 'updateEventCount'>;
+  logger: Logger;
+  /** reportingInstance: which operator replica wrote the Event. */
+  instance: string;
+  now?: () => Date;
+  /** Remembered (object, reason, message) triples; the oldest are forgotten first. */
+  maxEntries?: number;
+}
+
+export class EventRecorder {
+  private readonly seen = new Map<string, Seen>();
+  private readonly now: () => Date;
+  private readonly maxEntries: number;
+
+  constructor(private readonly opts: EventRecorderOptions) {
+    this.now = opts.now ?? (() => new Date());
+    this.maxEntries = opts.maxEntries ?? 4096;
+  }
+
+  /** Never throws: an Event that cannot be written is logged, it must not fail a reconcile. */
+  async record(object: ObjectReference, event: EventSpec): Promise<void> {
+    const key = [object.namespace, object.name, object.uid ?? '', event.type, event.reason, event.message].join('\u0000');
+    const now = this.now();
+    const previous = this.seen.get(key);
+    try {
+      if (previous !== undefined) {
+        try {
+          await this.opts.api.updateEventCount(object.namespace, previous.name, previous.count + 1, now);
+          this.remember(key, { name: previous.name, count: previous.count + 1 });
+          return;
+        } catch (err) {
+          // The API server expires Events (1 h by default); start a new one.
+          if (!isNotFound(err)) throw err;
+        }
+      }
+      // Unique per occurrence, readable in `kubectl get events`, like client-go's <name>.<hex time>.
+      const name = `${object.name}.${now.getTime().toString(16)}${randomBytes(3).toString('hex')}`;
+      await this.opts.api.createEvent({
+        namespace: object.namespace,
+        name,
+        involvedObject: object,
+        type: event.type,
+        reason: event.reason,
+        message: event.message,
+        count: 1,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        component: EVENT_COMPONENT,
+        instance: this.opts.instance,
+      });
+      this.remember(key, { name, count: 1 });
+    } catch (err) {
+      this.opts.logger.warn('could not record event', { namespace: object.namespace, job: object.name, reason: event.reason, err: errorMessage(err) });
+    }
+  }
+
+  private remember(key: string, seen: Seen): void {
+    this.seen.delete(key);
+    this.seen.set(key, seen);
+    if (this.seen.size > this.maxEntries) {
+      const oldest = this.seen.keys().next().value;
+      if (oldest !== undefined) this.seen.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Reconciles one job key: read the job and its children from the informer caches, ask
+ * planReconcile what to do, then write status (if it changed), record events, and apply
+ * the actions. Status goes first so the decision is stored before its evidence (a failed
+ * pod) is deleted, and the write carries the cached resourceVersion: if the cache was stale
+ * the write fails with 409 and nothing is applied (the key is retried with backoff).
+ */
+import { randomBytes as cryptoRandomBytes } from 'node:crypto';
+import type { Pod } from '../api/k8s-types.js';
+import type { CifarTrainingJob, CifarTrainingJobStatus, TrainingProgress } from '../api/types.js';
+import { withDefaults } from '../api/defaults.js';
+import { PEER_KEY_BYTES } from '../core/desired-secret.js';
+import { LABEL_ATTEMPT, intLabel } from '../core/labels.js';
+import { labelValue, peerKeySecretName, workerPodName, workersServiceName } from '../core/names.js';
+import { planReconcile, type Action } from '../core/reconcile-plan.js';
+import type { Logger } from '../observability/logger.js';
+import type { OperatorMetrics } from '../observability/metrics.js';
+import { errorMessage, isAlreadyExists, isConflict, isNotFound } from './api-errors.js';
+import type { ClusterApi } from './cluster-api.js';
+import type { EventRecorder } from './event-recorder.js';
+import { BY_JOB_LABEL, jobLabelIndexKey, type Caches } from './informers.js';
+import { objectKey, splitKey } from './object-store.js';
+import type { ProgressSource, ProgressTarget } from './progress.js';
+
+/** The status write lost a race with another writer or read a stale cache; retry later. */
+export class ConflictError extends Error {
+  override readonly name = 'ConflictError';
+}
+
+export interface ReconcileOutcome {
+  /** Look at the job again after this long even if nothing changes (deadlines, TTL, progress). */
+  requeueAfterMs?: number;
+}
+
+export interface ReconcilerOptions {
+  api: ClusterApi;
+  caches: Caches;
+  events: EventRecorder;
+  logger: Logger;
+  progress?: ProgressSource;
+  /** How often running jobs are looked at again so progress keeps flowing. */
+  progressIntervalMs?: number;
+  metrics?: OperatorMetrics;
+  now?: () => Date;
+  randomBytes?: (n: number) => Uint8Array;
+}
+
+/** Deterministic JSON (sorted keys), so equal statuses compare equal whatever their key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+    const record = v as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(record).sort().map((k) => [k, record[k]]));
+  });
+}
+
+export function sameStatus(a: CifarTrainingJobStatus | undefined, b: CifarTrainingJobStatus): boolean {
+  return canonical(a ?? {}) === canonical(b);
+}
+
+/** Each kind of action is idempotent: creating what exists or deleting what is gone is success. */
+async function applyAction(api: ClusterApi, namespace: string, action: Action): Promise<void> {
+  try {
+    switch (action.kind) {
+      case 'CreatePod':
+        return await api.create('Pod', action.pod);
+      case 'CreateService':
+        return await api.create('Service', action.service);
+      case 'CreateSecret':
+        return await api.create('Secret', action.secret);
+      case 'DeletePod':
+        return await api.delete('Pod', namespace, action.name, action.uid);
+      case 'DeleteService':
+        return await api.delete('Service', namespace, action.name);
+      case 'DeleteSecret':
+        return await api.delete('Secret', namespace, action.name);
+      case 'DeleteJob':
+        return await api.delete('CifarTrainingJob', namespace, action.name);
+    }
+  } catch (err) {
+    if (action.kind.startsWith('Create') && isAlreadyExists(err)) return;
+    if (action.kind.startsWith('Delete') && isNotFound(err)) return;
+    // A uid precondition that fails means the pod we meant is already gone.
+    if (action.kind === 'DeletePod' && action.uid !== undefined && isConflict(err)) return;
+    throw err;
+  }
+}
+
+function describeAction(action: Action): string {
+  switch (action.kind) {
+    case 'CreatePod':
+      return `create pod ${action.pod.metadata.name}`;
+    case 'CreateService':
+      return `create service ${action.service.metadata.name}`;
+    case 'CreateSecret':
+      return `create secret ${action.secret.metadata.name}`;
+    case 'DeletePod':
+      return `delete pod ${action.name} (${action.reason})`;
+    case 'DeleteService':
+      return `delete service ${action.name}`;
+    case 'DeleteSecret':
+      return `delete secret ${action.name}`;
+    case 'DeleteJob':
+      return `delete job (${action.reason})`;
+  }
+}
+
+export class Reconciler {
+  private readonly now: () => Date;
+  private readonly randomBytes: (n: number) => Uint8Array;
+
+  constructor(private readonly opts: ReconcilerOptions) {
+    this.now = opts.now ?? (() => new Date());
+    this.randomBytes = opts.randomBytes ?? ((n) => cryptoRandomBytes(n));
+  }
+
+  async reconcile(key: string): Promise<ReconcileOutcome> {
+    const { caches, api } = this.opts;
+    const job = caches.jobs.get(key);
+    if (job === undefined) {
+      // Deleted: the garbage collector removes the children through their ownerReferences.
+      this.opts.progress?.forget(key);
+      return {};
+    }
+    const { namespace, name } = splitKey(key);
+    const log = this.opts.logger.child({ namespace, job: name });
+    const observed = {
+      pods: caches.pods.byIndex(BY_JOB_LABEL, jobLabelIndexKey(namespace, labelValue(name))),
+      service: caches.services.get(objectKey({ namespace, name: workersServiceName(name) })),
+      secret: caches.secrets.get(objectKey({ namespace, name: peerKeySecretName(name) })),
+    };
+    const progress = this.progressFor(job, observed.pods);
+    const plan = planReconcile(job, observed, this.now(), {
+      peerKey: this.randomBytes(PEER_KEY_BYTES),
+      ...(progress === undefined ? {} : { progress }),
+    });
+
+    if (!sameStatus(job.status, plan.status)) {
+      try {
+        await api.replaceJobStatus({ ...job, status: plan.status });
+      } catch (err) {
+        if (isConflict(err)) throw new ConflictError(`CifarTrainingJob ${key}: status update conflicted (the cached copy is stale); retrying`);
+        if (isNotFound(err)) return {};
+        throw err;
+      }
+      this.opts.metrics?.observeStatusWrite(job.status, plan.status);
+      if (plan.status.phase !== job.status?.phase) log.info('phase changed', { from: job.status?.phase ?? '', to: plan.status.phase ?? '' });
+    }
+
+    const ref = { apiVersion: job.apiVersion, kind: job.kind, namespace, name, ...(job.metadata.uid === undefined ? {} : { uid: job.metadata.uid }) };
+    await Promise.all(plan.events.map((event) => this.opts.events.record(ref, event)));
+
+    const results = await Promise.allSettled(plan.actions.map((action) => applyAction(api, namespace, action)));
+    const failures: string[] = [];
+    results.forEach((result, i) => {
+      const action = plan.actions[i];
+      if (action === undefined) return;
+      if (result.status === 'rejected') failures.push(`${describeAction(action)}: ${errorMessage(result.reason)}`);
+      else log.debug('applied', { action: describeAction(action) });
+    });
+    if (failures.length > 0) throw new Error(`CifarTrainingJob ${key}: ${failures.length} of ${plan.actions.length} change(s) failed: ${failures.join('; ')}`);
+
+    let requeueAfterMs = plan.requeueAfterSeconds === undefined ? undefined : Math.max(0, plan.requeueAfterSeconds * 1000);
+    const interval = this.opts.progressIntervalMs;
+    if (plan.status.phase === 'Running' && this.opts.progress !== undefined && interval !== undefined) {
+      requeueAfterMs = Math.min(requeueAfterMs ?? interval, interval);
+    }
+    return requeueAfterMs === undefined ? {} : { requeueAfterMs };
+  }
+
+  /** Rank 0's last report, for a running job whose rank 0 of the current attempt has an IP. */
+  private progressFor(job: CifarTrainingJob, pods: readonly Pod[]): TrainingProgress | undefined {
+    const source = this.opts.progress;
+    const { namespace, uid, name } = job.metadata;
+    if (source === undefined || job.status?.phase !== 'Running' || uid === undefined || namespace === undefined) return undefined;
+    const attempt = job.status.restarts ?? 0;
+    const rank0 = pods.find(
+      (pod) => pod.metadata.name === workerPodName(name, 0) && intLabel(pod.metadata.labels, LABEL_ATTEMPT) === attempt && pod.status?.phase === 'Running',
+    );
+    const podIP = rank0?.status?.podIP;
+    if (podIP === undefined || podIP === '') return undefined;
+    const target: ProgressTarget = { key: objectKey({ namespace, name }), uid, attempt, podIP, port: withDefaults(job.spec).metricsPort };
+    return source.current(target);
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Keeps one ObjectStore in step with the API server: list, then watch from the list's
+ * resourceVersion, resuming from the last seen version when a stream ends; relist on
+ * 410 Expired; back off exponentially (capped) after errors. Handlers see every change,
+ * including those a relist discovers.
+ */
+import type { Logger } from '../observability/logger.js';
+import { errorMessage } from './api-errors.js';
+import type { ClusterApi, ListOptions, WatchEvent, WatchStream, WatchedKind, WatchedKinds } from './cluster-api.js';
+import { sleep, systemClock, type Clock } from './clock.js';
+import { objectKey, type ObjectStore } from './object-store.js';
+
+export interface ChangeHandler<T> {
+  onAdd(obj: T): void;
+  onUpdate(old: T, obj: T): void;
+  onDelete(obj: T): void;
+}
+
+export interface ReflectorOptions<K extends WatchedKind> {
+  api: ClusterApi;
+  kind: K;
+  list: ListOptions;
+  store: ObjectStore<WatchedKinds[K]>;
+  handler: ChangeHandler<WatchedKinds[K]>;
+  logger: Logger;
+  clock?: Clock;
+  /** Server-side watch timeout; streams are renewed after it, as client-go does. Default 300. */
+  watchTimeoutSeconds?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+}
+
+class WatchExpired extends Error {}
+
+export class Reflector<K extends WatchedKind> {
+  private readonly abort = new AbortController();
+  private synced = false;
+  private running: Promise<void> | undefined;
+  private stream: WatchStream | undefined;
+  private lastResourceVersion = '';
+
+  constructor(private readonly opts: ReflectorOptions<K>) {}
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.stream?.stop();
+    await this.running;
+  }
+
+  private get stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private async run(): Promise<void> {
+    const clock = this.opts.clock ?? systemClock;
+    const initial = this.opts.backoffInitialMs ?? 800;
+    const max = this.opts.backoffMaxMs ?? 30_000;
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        await this.listAndWatch();
+        failures = 0;
+      } catch (err) {
+        if (this.stopped) break;
+        if (err instanceof WatchExpired) {
+          this.opts.logger.info('watch expired; relisting', { kind: this.opts.kind, resourceVersion: this.lastResourceVersion });
+          continue;
+        }
+        const delay = Math.min(max, initial * 2 ** failures);
+        failures++;
+        this.opts.logger.warn('list/watch failed; retrying', { kind: this.opts.kind, err: errorMessage(err), retryInMs: delay });
+        await sleep(clock, delay, this.abort.signal);
+      }
+    }
+  }
+
+  private async listAndWatch(): Promise<void> {
+    const { api, kind, store, handler } = this.opts;
+    const list = await api.list(kind, this.opts.list);
+    if (this.stopped) return;
+    const delta = store.replace(list.items);
+    for (const obj of delta.added) handler.onAdd(obj);
+    for (const { old, obj } of delta.updated) handler.onUpdate(old, obj);
+    for (const obj of delta.removed) handler.onDelete(obj);
+    this.lastResourceVersion = list.resourceVersion;
+    this.synced = true;
+    while (!this.stopped) await this.watchOnce();
+  }
+
+  /** One watch stream, from the last seen resourceVersion to its end. */
+  private async watchOnce(): Promise<void> {
+    const { api, kind } = this.opts;
+    let expired: WatchExpired | undefined;
+    let failure: Error | undefined;
+    // Events can arrive before watch() resolves, so the callback reaches the stream through a holder.
+    const holder: { stream?: WatchStream } = {};
+    const stream = await api.watch(
+      kind,
+      { ...this.opts.list, resourceVersion: this.lastResourceVersion, timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300 },
+      (event) => {
+        if (event.type === 'ERROR') {
+          if (event.code === 410) expired = new WatchExpired(event.message);
+          else failure = new Error(`watch ${kind}: ${event.code} ${event.reason} ${event.message}`);
+          holder.stream?.stop();
+          return;
+        }
+        this.apply(event);
+      },
+    );
+    holder.stream = stream;
+    this.stream = stream;
+    // An ERROR or stop() may have come before the stream object did.
+    if (this.stopped || expired !== undefined || failure !== undefined) stream.stop();
+    await stream.done;
+    if (expired !== undefined) throw expired;
+    if (failure !== undefined) throw failure;
+  }
+
+  private apply(event: Exclude<WatchEvent<WatchedKinds[K]>, { type: 'ERROR' }>): void {
+    const { store, handler } = this.opts;
+    if (event.type === 'BOOKMARK') {
+      this.lastResourceVersion = event.resourceVersion;
+      return;
+    }
+    const obj = event.object;
+    const rv = obj.metadata.resourceVersion;
+    if (rv !== undefined) this.lastResourceVersion = rv;
+    if (event.type === 'DELETED') {
+      const old = store.remove(objectKey(obj.metadata));
+      handler.onDelete(old ?? obj);
+      return;
+    }
+    const old = store.upsert(obj);
+    if (old === undefined) handler.onAdd(obj);
+    else handler.onUpdate(old, obj);
+  }
+}
