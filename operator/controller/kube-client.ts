@@ -34,16 +34,6 @@ export function loadKubeConfig(path?: string): KubeConfig {
   if (path !== undefined) kc.loadFromFile(path);
   else if (process.env.KUBERNETES_SERVICE_HOST !== undefined) kc.loadFromCluster();
   else kc.loadFromDefault();
-  // client-node 1.x refuses plain http unless skipTLSVerify is set; an http:// server has no
-  // TLS to verify (the local development cluster is one), so say so for those clusters only.
-  if (kc.clusters.some((c) => c.server.startsWith('http://') && c.skipTLSVerify !== true)) {
-    kc.loadFromOptions({
-      clusters: kc.clusters.map((c) => (c.server.startsWith('http://') ? { ...c, skipTLSVerify: true } : c)),
-      users: kc.users,
-      contexts: kc.contexts,
-      currentContext: kc.currentContext,
-    });
-  }
   return kc;
 }
 
