@@ -4,7 +4,7 @@ import path from 'node:path';
 import { buildModel } from '../trainer/engine/models/registry.js';
 import { HEAD_METADATA_KEY, parameterGroups, replaceHead } from '../trainer/engine/models/head.js';
 import { countParams } from '../trainer/engine/models/count.js';
-import { fileIOHandler } from '../trainer/engine/models/file-io.js';
+import { loadModel, saveModel } from '../trainer/engine/models/model-store.js';
 import { UsageError } from '../trainer/util/errors.js';
 
 await tf.setBackend('cpu');
@@ -103,12 +103,12 @@ t.test('parameterGroups: pretrained vs head, weights vs biases and batch-norm pa
 t.test('a fine-tuned model saved and loaded keeps its head and its frozen layers', async (t) => {
   const dir = path.join(t.testdir(), 'tuned');
   const tuned = replaceHead(lenet(), { numClasses: 4, seed: 3, freeze: true });
-  await tuned.save(fileIOHandler(dir));
-  const loaded = await tf.loadLayersModel(fileIOHandler(dir));
+  await saveModel(tuned, dir);
+  const loaded = await loadModel(dir);
   t.same(parameterGroups(loaded).head.map((p) => p.layer), ['fc', 'fc']);
   t.equal(loaded.getLayer('conv1').trainable, false, 'frozen after loading');
   const unfrozen = replaceHead(lenet(), { numClasses: 4, seed: 3, freeze: false });
-  await unfrozen.save(fileIOHandler(dir));
-  const groups = parameterGroups(await tf.loadLayersModel(fileIOHandler(dir)));
+  await saveModel(unfrozen, dir);
+  const groups = parameterGroups(await loadModel(dir));
   t.same([...new Set(groups.pretrained.map((p) => p.layer))], ['conv1', 'conv2', 'dense1']);
 });

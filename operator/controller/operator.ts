@@ -9,20 +9,14 @@ import type { OperatorMetrics } from '../observability/metrics.js';
 import type { ClusterApi } from './cluster-api.js';
 import { EventRecorder } from './event-recorder.js';
 import { Informers } from './informers.js';
-import { LeaderElector } from './leader-election.js';
+import { LeaderElector, type LeaderElectionOptions } from './leader-election.js';
 import { HttpProgressSource, type FetchJson } from './progress.js';
 import { Reconciler } from './reconciler.js';
 import { runWorkers } from './workers.js';
 import { WorkQueue } from './workqueue.js';
 
-export interface LeaderElectionSettings {
-  namespace: string;
-  name: string;
-  identity: string;
-  leaseDurationMs?: number;
-  renewDeadlineMs?: number;
-  retryPeriodMs?: number;
-}
+/** Where and how the operator campaigns for leadership (the elector's own options, minus its wiring). */
+export type LeaderElectionSettings = Pick<LeaderElectionOptions, 'namespace' | 'name' | 'identity' | 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>;
 
 export interface OperatorOptions {
   api: ClusterApi;

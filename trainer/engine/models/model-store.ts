@@ -40,13 +40,19 @@ function readerFor(uri: string, s3: S3Config | undefined): { base: string; read:
 export async function loadModel(uri: string, s3?: S3Config): Promise<tf.LayersModel> {
   const { base, read } = readerFor(uri, s3);
   const jsonUri = `${base}/${MODEL_JSON_NAME}`;
-  let modelJSON: tf.io.ModelJSON;
+  let text: string;
   try {
-    modelJSON = checkModelJSON(jsonUri, JSON.parse((await read(MODEL_JSON_NAME)).toString('utf8')));
+    text = (await read(MODEL_JSON_NAME)).toString('utf8');
   } catch (err) {
-    if (err instanceof DataFormatError) throw err;
     throw new Error(`cannot read model ${jsonUri}: ${errorMessage(err)}`);
   }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new DataFormatError(jsonUri, undefined, `not JSON: ${errorMessage(err)}`);
+  }
+  const modelJSON = checkModelJSON(jsonUri, parsed);
   const artifacts = await tf.io.getModelArtifactsForJSON(modelJSON, async (manifest) => {
     const specs: tf.io.WeightsManifestEntry[] = [];
     const buffers: ArrayBuffer[] = [];
