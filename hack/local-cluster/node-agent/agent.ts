@@ -1,0 +1,212 @@
+/**
+ * The local cluster's node agent: a kubelet for one development machine. It watches all
+ * Pods (and Services, for DNS), takes the unscheduled ones and those bound to its node,
+ * and runs each as a local process through a PodWorker. It is a plain API client, so
+ * everything it does is visible to kubectl and the operator as pod status.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CoreV1Api, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import { defaultCommands, repoRoot, type LocalCommand, type TrainerSource } from './commands.js';
+import { HostsFile } from './hosts-file.js';
+import { hostsMap } from './hosts-map.js';
+import { DEFAULT_POD_IP_RANGE, LoopbackIpPool, type IpRange } from './ip-pool.js';
+import { clientNodeApi, type NodeApi } from './node-api.js';
+import { podRef } from './pod-ref.js';
+import { nodeLostStatus } from './pod-status.js';
+import { PodWorker, type WorkerDeps } from './pod-worker.js';
+
+export interface NodeAgentOptions {
+  kubeConfig: KubeConfig;
+  /** Pod directories, container logs and the hosts file live here. */
+  stateDir: string;
+  nodeName?: string;
+  /** The node's own address, reported as status.hostIP. */
+  hostIP?: string;
+  podIpRange?: IpRange;
+  /** Run `cifar-trainer` from TypeScript sources (tsx) or from the dist/ build. */
+  trainerFrom?: TrainerSource;
+  /** Commands besides `cifar-trainer` (tests register fakes here). */
+  extraCommands?: ReadonlyMap<string, LocalCommand>;
+  /** Pause before retrying a pod whose Secret or ConfigMap is missing; default 2 s. */
+  configRetryMs?: number;
+  /** Pause before relisting after a failed watch; default 1 s. */
+  relistDelayMs?: number;
+  /** Cap on each pod's grace period when the agent itself stops; default 10 s. */
+  shutdownGraceMs?: number;
+  log?: (line: string) => void;
+  /** Replaces the client-node calls (tests). */
+  api?: NodeApi;
+}
+
+export interface PodProcessInfo {
+  pid: number | undefined;
+  podIP: string | undefined;
+  podDir: string;
+  logFile: string;
+}
+
+export interface NodeAgent {
+  readonly nodeName: string;
+  readonly hostsFile: string;
+  readonly logsDir: string;
+  /** The local process behind a pod this agent runs (debugging and tests). */
+  podProcess(namespace: string, name: string): PodProcessInfo | undefined;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_NODE_NAME = 'local-node';
+
+type Cache<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
+
+export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
+  const log = opts.log ?? (() => undefined);
+  const nodeName = opts.nodeName ?? DEFAULT_NODE_NAME;
+  const podsDir = join(opts.stateDir, 'pods');
+  const logsDir = join(opts.stateDir, 'logs');
+  await mkdir(podsDir, { recursive: true, mode: 0o700 });
+  await mkdir(logsDir, { recursive: true, mode: 0o700 });
+  const hosts = new HostsFile(join(opts.stateDir, 'hosts.json'));
+  await hosts.write({});
+  const root = repoRoot();
+  const commands = new Map([...defaultCommands(root, opts.trainerFrom ?? 'source'), ...(opts.extraCommands ?? [])]);
+  const api = opts.api ?? clientNodeApi(opts.kubeConfig);
+  const deps: WorkerDeps = {
+    api,
+    ipPool: new LoopbackIpPool(opts.podIpRange ?? DEFAULT_POD_IP_RANGE),
+    commands,
+    nodeName,
+    hostIP: opts.hostIP ?? '127.0.0.1',
+    podsDir,
+    logsDir,
+    hostsFile: hosts.path,
+    dnsHookUrl: pathToFileURL(join(root, 'hack/local-cluster/node-agent/dns-hook.mjs')).href,
+    execPath: process.execPath,
+    path: process.env.PATH ?? '/usr/bin:/bin',
+    configRetryMs: opts.configRetryMs ?? 2_000,
+    log,
+  };
+  const shutdownGraceMs = opts.shutdownGraceMs ?? 10_000;
+  const relistDelayMs = opts.relistDelayMs ?? 1_000;
+
+  const workers = new Map<string, PodWorker>();
+  const retiring = new Set<Promise<void>>();
+  const markedLost = new Set<string>();
+  let stopped = false;
+
+  const retire = (worker: PodWorker, graceMs: number): void => {
+    if (workers.get(worker.ref) === worker) workers.delete(worker.ref);
+    log(`pod ${worker.ref}: stopping (grace ${graceMs} ms)`);
+    const done = worker.stop(graceMs).catch((err: unknown) => log(`pod ${worker.ref}: stop failed: ${String(err)}`));
+    retiring.add(done);
+    void done.finally(() => retiring.delete(done));
+  };
+
+  const markNodeLost = (pod: V1Pod): void => {
+    const uid = pod.metadata?.uid ?? '';
+    if (markedLost.has(uid)) return;
+    markedLost.add(uid);
+    log(`pod ${podRef(pod)}: not started by this agent; reporting NodeLost`);
+    const status = nodeLostStatus(pod.spec?.containers[0]?.name ?? '', new Date().toISOString());
+    api.patchPodStatus(pod.metadata?.namespace ?? 'default', pod.metadata?.name ?? '', uid, status).catch((err: unknown) => log(`pod ${podRef(pod)}: NodeLost update failed: ${String(err)}`));
+  };
+
+  const onPod = (pod: V1Pod): void => {
+    if (stopped) return;
+    const ref = podRef(pod);
+    const uid = pod.metadata?.uid ?? '';
+    let worker = workers.get(ref);
+    // Same name, new uid: the old pod was deleted and recreated between two events.
+    if (worker && worker.uid !== uid) {
+      retire(worker, worker.graceMs());
+      worker = undefined;
+    }
+    if (pod.metadata?.deletionTimestamp) {
+      if (worker) retire(worker, worker.graceMs());
+      return;
+    }
+    if (worker) return;
+    if (pod.spec?.nodeName && pod.spec.nodeName !== nodeName) return;
+    const phase = pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') return;
+    if (phase === 'Running' || pod.status?.podIP) {
+      markNodeLost(pod);
+      return;
+    }
+    worker = new PodWorker(pod, deps);
+    workers.set(ref, worker);
+    worker.start();
+  };
+
+  const onPodDeleted = (pod: V1Pod): void => {
+    const worker = workers.get(podRef(pod));
+    if (worker && worker.uid === pod.metadata?.uid) retire(worker, worker.graceMs());
+  };
+
+  const core = opts.kubeConfig.makeApiClient(CoreV1Api);
+  const pods: Cache<V1Pod> = makeInformer(opts.kubeConfig, '/api/v1/pods', () => core.listPodForAllNamespaces());
+  const services: Cache<V1Service> = makeInformer(opts.kubeConfig, '/api/v1/services', () => core.listServiceForAllNamespaces());
+
+  let hostsTimer: NodeJS.Timeout | undefined;
+  let hostsWrite: Promise<void> = Promise.resolve();
+  const refreshHosts = (): void => {
+    if (hostsTimer !== undefined || stopped) return;
+    // Coalesces a burst of events (a gang of pods) into one rewrite.
+    hostsTimer = setTimeout(() => {
+      hostsTimer = undefined;
+      hostsWrite = hosts.write(hostsMap(pods.list(), services.list())).catch((err: unknown) => log(`hosts file ${hosts.path}: ${String(err)}`));
+    }, 10);
+  };
+
+  const keepWatching = <T extends KubernetesObject>(informer: Cache<T>, what: string): void => {
+    informer.on('error', (err: unknown) => {
+      if (stopped) return;
+      log(`watch ${what}: ${String(err)}; relisting in ${relistDelayMs} ms`);
+      setTimeout(() => {
+        if (!stopped) informer.start().catch(() => undefined);
+      }, relistDelayMs).unref();
+    });
+  };
+
+  pods.on('add', onPod);
+  pods.on('update', onPod);
+  pods.on('delete', onPodDeleted);
+  for (const ev of ['add', 'update', 'delete'] as const) {
+    pods.on(ev, refreshHosts);
+    services.on(ev, refreshHosts);
+  }
+  keepWatching(pods, 'pods');
+  keepWatching(services, 'services');
+
+  const killAll = (): void => {
+    for (const w of workers.values()) w.killNow();
+  };
+  process.on('exit', killAll);
+
+  await services.start();
+  await pods.start();
+  refreshHosts();
+
+  return {
+    nodeName,
+    hostsFile: hosts.path,
+    logsDir,
+    podProcess(namespace, name) {
+      const w = workers.get(`${namespace}/${name}`);
+      return w ? { pid: w.pid, podIP: w.podIP, podDir: w.podDir, logFile: w.logFile } : undefined;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearTimeout(hostsTimer);
+      await pods.stop();
+      await services.stop();
+      for (const w of [...workers.values()]) retire(w, Math.min(w.graceMs(), shutdownGraceMs));
+      await Promise.all([...retiring]);
+      await hostsWrite;
+      process.off('exit', killAll);
+      await rm(podsDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,236 @@
+import t from 'tap';
+import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import { resolveEnv, envSources, fieldRefValue } from '../hack/local-cluster/node-agent/env.js';
+import { hostsMap } from '../hack/local-cluster/node-agent/hosts-map.js';
+import { LoopbackIpPool } from '../hack/local-cluster/node-agent/ip-pool.js';
+import { PodConfigError } from '../hack/local-cluster/node-agent/pod-ref.js';
+import { nodeLostStatus, podStatus, terminatedState } from '../hack/local-cluster/node-agent/pod-status.js';
+import { buildProcessSpec, mapArgument } from '../hack/local-cluster/node-agent/process-spec.js';
+import { logTail, tailBytes, terminationMessage } from '../hack/local-cluster/node-agent/termination-message.js';
+import { mapMountedPath, planMounts, volumeFiles } from '../hack/local-cluster/node-agent/volumes.js';
+
+/** A worker pod shaped like operator/core/desired-pod.ts builds it. */
+function trainerPod(): V1Pod {
+  return {
+    metadata: { name: 'mnist-worker-0', namespace: 'ml', uid: 'uid-1', labels: { app: 'ctj', rank: '0' } },
+    spec: {
+      hostname: 'mnist-worker-0',
+      subdomain: 'mnist-workers',
+      restartPolicy: 'Never',
+      containers: [
+        {
+          name: 'trainer',
+          image: 'cifar-trainer:dev',
+          command: ['cifar-trainer'],
+          args: ['train', '--epochs', '2', '--checkpoint=/tmp/ckpt'],
+          env: [
+            { name: 'WORLD_SIZE', value: '2' },
+            { name: 'MASTER_ADDR', value: 'mnist-worker-0.mnist-workers.ml.svc' },
+            { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+            { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+            { name: 'NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+            { name: 'RANK_LABEL', valueFrom: { fieldRef: { fieldPath: "metadata.labels['rank']" } } },
+            { name: 'CIFAR_PEER_SECRET_FILE', value: '/var/run/cifar-operator/peer/key' },
+            { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 's3', key: 'id' } } },
+            { name: 'AWS_SESSION_TOKEN', valueFrom: { secretKeyRef: { name: 's3', key: 'token', optional: true } } },
+            { name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'level', optional: true } } },
+          ],
+          volumeMounts: [
+            { name: 'scratch', mountPath: '/tmp' },
+            { name: 'peer-key', mountPath: '/var/run/cifar-operator/peer', readOnly: true },
+          ],
+          terminationMessagePolicy: 'FallbackToLogsOnError',
+        },
+      ],
+      volumes: [
+        { name: 'scratch', emptyDir: {} },
+        { name: 'peer-key', secret: { secretName: 'mnist-peer-key', defaultMode: 0o440 } },
+      ],
+    },
+  };
+}
+
+const facts = { podIP: '127.0.0.7', hostIP: '127.0.0.1', nodeName: 'local-node' };
+
+t.test('env: literals, downward API, secretKeyRef and configMapKeyRef', async (t) => {
+  const pod = trainerPod();
+  const c = pod.spec!.containers[0];
+  t.same(envSources(c), { secrets: ['s3'], configMaps: ['cfg'] });
+  const env = resolveEnv(pod, c, facts, { secrets: new Map([['s3', { id: 'AKIA' }]]), configMaps: new Map() });
+  t.equal(env.POD_IP, '127.0.0.7');
+  t.equal(env.POD_NAME, 'mnist-worker-0');
+  t.equal(env.POD_NAMESPACE, 'ml');
+  t.equal(env.NODE, 'local-node');
+  t.equal(env.RANK_LABEL, '0');
+  t.equal(env.AWS_ACCESS_KEY_ID, 'AKIA');
+  t.notOk('AWS_SESSION_TOKEN' in env, 'a missing optional key leaves the variable unset');
+  t.notOk('LEVEL' in env, 'a missing optional ConfigMap leaves the variable unset');
+  t.equal(env.WORLD_SIZE, '2');
+  t.equal(fieldRefValue(pod, facts, 'status.hostIP'), '127.0.0.1');
+  t.equal(fieldRefValue(pod, facts, 'metadata.bogus'), undefined);
+
+  const missingSecret = () => resolveEnv(pod, c, facts, { secrets: new Map(), configMaps: new Map() });
+  t.throws(missingSecret, { name: 'PodConfigError', reason: 'CreateContainerConfigError', message: /^pod ml\/mnist-worker-0: env AWS_ACCESS_KEY_ID: secret "s3" not found$/ });
+  const missingKey = () => resolveEnv(pod, c, facts, { secrets: new Map([['s3', {}]]), configMaps: new Map() });
+  t.throws(missingKey, { message: /couldn't find key id in Secret ml\/s3/ });
+  try {
+    missingSecret();
+  } catch (err) {
+    t.equal((err as PodConfigError).permanent, false, 'a missing Secret is retried: it may be created later');
+  }
+  const bad: V1Pod = { ...pod, spec: { ...pod.spec!, containers: [{ name: 'c', env: [{ name: 'X', valueFrom: { fieldRef: { fieldPath: 'spec.bogus' } } }] }] } };
+  t.throws(() => resolveEnv(bad, bad.spec!.containers[0], facts, { secrets: new Map(), configMaps: new Map() }), { message: /pod ml\/mnist-worker-0: env X: fieldRef spec.bogus is not supported/, permanent: true });
+
+  const withEnvFrom: V1Pod = { ...pod, spec: { ...pod.spec!, containers: [{ name: 'c', envFrom: [{ configMapRef: { name: 'cfg' }, prefix: 'APP_' }], env: [{ name: 'APP_level', value: 'override' }] }] } };
+  const e2 = resolveEnv(withEnvFrom, withEnvFrom.spec!.containers[0], facts, { secrets: new Map(), configMaps: new Map([['cfg', { level: 'debug', mode: 'x' }]]) });
+  t.same(e2, { APP_level: 'override', APP_mode: 'x' }, 'envFrom first, env wins');
+});
+
+t.test('volumes: one directory per mount, mountPath rewriting, secret files with modes', async (t) => {
+  const pod = trainerPod();
+  const mounts = planMounts(pod, pod.spec!.containers[0], '/state/pods/p');
+  t.same(
+    mounts.map((m) => [m.mountPath, m.hostDir, m.source.kind]),
+    [
+      ['/tmp', '/state/pods/p/volumes/scratch', 'emptyDir'],
+      ['/var/run/cifar-operator/peer', '/state/pods/p/volumes/peer-key', 'secret'],
+    ],
+  );
+  t.equal(mapMountedPath('/var/run/cifar-operator/peer/key', mounts), '/state/pods/p/volumes/peer-key/key');
+  t.equal(mapMountedPath('/tmp', mounts), '/state/pods/p/volumes/scratch');
+  t.equal(mapMountedPath('/tmpx/a', mounts), '/tmpx/a', 'only whole path segments match');
+  t.equal(mapMountedPath('s3://bucket/tmp/a', mounts), 's3://bucket/tmp/a');
+  t.equal(mapArgument('--checkpoint=/tmp/ckpt', mounts), '--checkpoint=/state/pods/p/volumes/scratch/ckpt');
+
+  const secretMount = mounts[1];
+  const files = volumeFiles(pod, secretMount, { key: Buffer.from('s3cret'), other: Buffer.from('x') });
+  t.same(files.map((f) => [f.path, f.content.toString(), f.mode]), [
+    ['key', 's3cret', 0o440],
+    ['other', 'x', 0o440],
+  ]);
+  t.throws(() => volumeFiles(pod, secretMount, undefined), { message: 'pod ml/mnist-worker-0: volume "peer-key": secret "mnist-peer-key" not found' });
+  const withItems = { ...secretMount, source: { kind: 'secret' as const, name: 'k', optional: false, defaultMode: 0o400, items: [{ key: 'key', path: 'sub/peer.key', mode: 0o600 }] } };
+  t.same(volumeFiles(pod, withItems, { key: Buffer.from('v') }).map((f) => [f.path, f.mode]), [['sub/peer.key', 0o600]]);
+  const escaping = { ...withItems, source: { ...withItems.source, items: [{ key: 'key', path: '../x' }] } };
+  t.throws(() => volumeFiles(pod, escaping, { key: Buffer.from('v') }), { message: /must be relative and must not contain '\.\.'/ });
+
+  const hostPath: V1Pod = { ...pod, spec: { ...pod.spec!, volumes: [{ name: 'scratch', hostPath: { path: '/' } }] } };
+  t.throws(() => planMounts(hostPath, { name: 'c', volumeMounts: [{ name: 'scratch', mountPath: '/tmp' }] }, '/s'), { message: /volume "scratch": only emptyDir, secret and configMap volumes are supported/, permanent: true });
+});
+
+t.test('process spec: cifar-trainer runs the trainer CLI with mapped paths and the DNS hook', async (t) => {
+  const pod = trainerPod();
+  const c = pod.spec!.containers[0];
+  const mounts = planMounts(pod, c, '/state/pods/p');
+  const env = resolveEnv(pod, c, facts, { secrets: new Map([['s3', { id: 'AKIA' }]]), configMaps: new Map() });
+  const input = {
+    pod,
+    container: c,
+    env,
+    mounts,
+    commands: new Map([['cifar-trainer', { nodeArgs: ['--import', 'file:///tsx.mjs', '/repo/trainer/cli/main.ts'] }]]),
+    podDir: '/state/pods/p',
+    execPath: '/usr/bin/node',
+    dnsHookUrl: 'file:///repo/dns-hook.mjs',
+    hostsFile: '/state/hosts.json',
+    path: '/usr/bin',
+  };
+  const spec = buildProcessSpec(input);
+  t.equal(spec.file, '/usr/bin/node');
+  t.same(spec.args, ['--import', 'file:///repo/dns-hook.mjs', '--import', 'file:///tsx.mjs', '/repo/trainer/cli/main.ts', 'train', '--epochs', '2', '--checkpoint=/state/pods/p/volumes/scratch/ckpt']);
+  t.equal(spec.cwd, '/state/pods/p/volumes/scratch', 'cwd is the /tmp emptyDir');
+  t.equal(spec.env.TMPDIR, '/state/pods/p/volumes/scratch');
+  t.equal(spec.env.CIFAR_PEER_SECRET_FILE, '/state/pods/p/volumes/peer-key/key');
+  t.equal(spec.env.CIFAR_TERMINATION_LOG, '/state/pods/p/termination-log');
+  t.equal(spec.terminationLogFile, '/state/pods/p/termination-log');
+  t.equal(spec.env.LOCAL_CLUSTER_HOSTS, '/state/hosts.json');
+  t.equal(spec.env.LOCAL_CLUSTER_NAMESPACE, 'ml');
+  t.equal(spec.env.HOSTNAME, 'mnist-worker-0');
+  t.equal(spec.env.MASTER_ADDR, 'mnist-worker-0.mnist-workers.ml.svc', 'DNS names are passed through unchanged');
+  t.notOk('HOME' in env, 'the resolved env itself is untouched');
+  t.same(Object.keys(spec.env).filter((k) => process.env[k] !== undefined && !['PATH', 'HOME', 'HOSTNAME', 'TMPDIR'].includes(k) && !(k in env)), [], 'nothing of the agent environment leaks in');
+
+  const unknown = { ...input, container: { ...c, command: ['python', 'train.py'] } };
+  t.throws(() => buildProcessSpec(unknown), { name: 'PodConfigError', reason: 'ErrImageNeverPull', permanent: true, message: 'pod ml/mnist-worker-0: local cluster: unknown command python (known: cifar-trainer)' });
+  const noCommand = { ...input, container: { ...c, command: undefined } };
+  t.throws(() => buildProcessSpec(noCommand), { reason: 'ErrImageNeverPull', message: /container trainer has no command/ });
+});
+
+t.test('termination message: the file, else the log tail on failure with FallbackToLogsOnError', async (t) => {
+  t.equal(terminationMessage({ policy: 'FallbackToLogsOnError', exitCode: 75, file: 'peer lost', logTail: 'x' }), 'peer lost');
+  t.equal(terminationMessage({ policy: 'FallbackToLogsOnError', exitCode: 1, file: '', logTail: 'a\nboom\n' }), 'a\nboom');
+  t.equal(terminationMessage({ policy: 'File', exitCode: 1, file: '', logTail: 'boom' }), '');
+  t.equal(terminationMessage({ policy: 'FallbackToLogsOnError', exitCode: 0, file: '', logTail: 'fine' }), '', 'no fallback on success');
+  const many = Array.from({ length: 200 }, (_, i) => `line ${i}`).join('\n');
+  const tail = logTail(many);
+  t.equal(tail.split('\n').length, 80);
+  t.match(tail, /line 199$/);
+  t.ok(Buffer.byteLength(logTail('x'.repeat(5000))) <= 2048);
+  t.equal(tailBytes('ééé', 3), 'é', 'never splits a UTF-8 character');
+  t.equal(Buffer.byteLength(terminationMessage({ policy: 'File', exitCode: 1, file: 'y'.repeat(10_000), logTail: '' })), 4096);
+});
+
+t.test('pod status: phases, conditions and terminated state', async (t) => {
+  const base = { containerName: 'trainer', image: 'img', scheduledAt: '2024-01-01T00:00:00.000Z', hostIP: '127.0.0.1', podIP: '127.0.0.9' };
+  const pending = podStatus({ ...base, state: { kind: 'waiting', reason: 'ContainerCreating' } });
+  t.equal(pending.phase, 'Pending');
+  t.equal(pending.podIP, '127.0.0.9');
+  t.same(pending.podIPs, [{ ip: '127.0.0.9' }]);
+  t.same(pending.conditions.map((c) => [c.type, c.status]), [
+    ['PodScheduled', 'True'],
+    ['Initialized', 'True'],
+    ['ContainersReady', 'False'],
+    ['Ready', 'False'],
+  ]);
+  t.same(pending.containerStatuses[0].state, { waiting: { reason: 'ContainerCreating' } });
+  const running = podStatus({ ...base, state: { kind: 'running', startedAt: '2024-01-01T00:00:01.000Z' } });
+  t.equal(running.phase, 'Running');
+  t.equal(running.containerStatuses[0].ready, true);
+  t.same(running.conditions.find((c) => c.type === 'Ready'), { type: 'Ready', status: 'True', lastTransitionTime: '2024-01-01T00:00:01.000Z' });
+  const times = { startedAt: 'a', finishedAt: 'b' };
+  const signals = { SIGTERM: 15, SIGKILL: 9 };
+  t.same(terminatedState({ code: 0, signal: null }, signals, times, ''), { kind: 'terminated', exitCode: 0, reason: 'Completed', message: '', startedAt: 'a', finishedAt: 'b' });
+  t.same(terminatedState({ code: null, signal: 'SIGTERM' }, signals, times, 'bye'), { kind: 'terminated', exitCode: 143, signal: 15, reason: 'Error', message: 'bye', startedAt: 'a', finishedAt: 'b' });
+  const failed = podStatus({ ...base, state: terminatedState({ code: 75, signal: null }, signals, times, 'peer lost') });
+  t.equal(failed.phase, 'Failed');
+  t.same(failed.containerStatuses[0].state.terminated, { exitCode: 75, reason: 'Error', message: 'peer lost', startedAt: 'a', finishedAt: 'b' });
+  t.equal(podStatus({ ...base, state: terminatedState({ code: 0, signal: null }, signals, times, '') }).phase, 'Succeeded');
+  const lost = nodeLostStatus('trainer', 'now');
+  t.equal(lost.phase, 'Failed');
+  t.equal(lost.reason, 'NodeLost');
+});
+
+t.test('loopback IP pool: unique addresses inside 127/8, reuse only after release', async (t) => {
+  const pool = new LoopbackIpPool({ first: '127.0.0.254', last: '127.0.1.2' });
+  const a = pool.allocate('ns/a');
+  const b = pool.allocate('ns/b');
+  t.same([a, b], ['127.0.0.254', '127.0.1.1'], '.255 and .0 are skipped');
+  const c = pool.allocate('ns/c');
+  t.equal(c, '127.0.1.2');
+  t.throws(() => pool.allocate('ns/d'), { message: /^pod ns\/d: no free pod IP left in 127.0.0.254-127.0.1.2 \(3 in use\)$/ });
+  pool.release(b);
+  t.equal(pool.allocate('ns/d'), '127.0.1.1');
+  t.throws(() => new LoopbackIpPool({ first: '10.0.0.1', last: '10.0.0.9' }), { message: /must lie inside 127.0.0.0\/8/ });
+});
+
+t.test('hosts map: headless Service and pod hostname records, as cluster DNS builds them', async (t) => {
+  const ready = [{ type: 'Ready', status: 'True' }];
+  const pod = (name: string, ip: string, extra: Partial<V1Pod['status']> = {}): V1Pod => ({
+    metadata: { name, namespace: 'ml', labels: { job: 'mnist' } },
+    spec: { hostname: name, subdomain: 'mnist-workers', containers: [] },
+    status: { phase: 'Running', podIP: ip, conditions: ready, ...extra },
+  });
+  const headless: V1Service = { metadata: { name: 'mnist-workers', namespace: 'ml' }, spec: { clusterIP: 'None', selector: { job: 'mnist' }, publishNotReadyAddresses: true } };
+  const pods = [pod('w-0', '127.0.0.3'), pod('w-1', '127.0.0.2', { conditions: [] }), pod('w-2', '127.0.0.4', { phase: 'Failed' })];
+  t.same(hostsMap(pods, [headless]), {
+    'mnist-workers.ml.svc.cluster.local': ['127.0.0.2', '127.0.0.3'],
+    'w-0.mnist-workers.ml.svc.cluster.local': ['127.0.0.3'],
+    'w-1.mnist-workers.ml.svc.cluster.local': ['127.0.0.2'],
+  });
+  const strict = { ...headless, spec: { ...headless.spec, publishNotReadyAddresses: false } };
+  t.same(Object.keys(hostsMap(pods, [strict])).sort(), ['mnist-workers.ml.svc.cluster.local', 'w-0.mnist-workers.ml.svc.cluster.local'], 'not-ready pods are left out');
+  t.same(hostsMap(pods, []), {}, 'no Service, no pod hostname record (as in a cluster)');
+  const otherNs = { ...headless, metadata: { name: 'mnist-workers', namespace: 'other' } };
+  t.same(hostsMap(pods, [otherNs]), {});
+});
