@@ -20,7 +20,11 @@ t.test('BatchMatMul with transposed operands on wasm equals the cpu backend', as
     const bv = Float32Array.from({ length: c.b.reduce((x, y) => x * y, 1) }, () => rng.normal());
     const run = async (backend: string) => {
       await tf.setBackend(backend);
-      return tf.tidy(() => Array.from(tf.matMul(tf.tensor(av, c.a) as tf.Tensor2D, tf.tensor(bv, c.b) as tf.Tensor2D, c.ta, c.tb).dataSync()));
+      return tf.tidy(() => {
+        const a: tf.Tensor = tf.tensor(av, c.a);
+        const b: tf.Tensor = tf.tensor(bv, c.b);
+        return Array.from(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, c.ta, c.tb).dataSync());
+      });
     };
     const wasm = await run('wasm');
     const cpu = await run('cpu');

@@ -48,6 +48,7 @@ const cases: Array<[string, Partial<CifarTrainingJobSpec>, string, string | true
   ['hyperparameters.schedule.warmupEpochs', { hyperparameters: { schedule: { warmupEpochs: 2 } } }, '--warmup-epochs', '2'],
   ['checkpoint.uri', { checkpoint: { uri: 's3://b/c/' } }, '--checkpoint', 's3://b/c/'],
   ['checkpoint.everyEpochs', { checkpoint: { everyEpochs: 5 } }, '--checkpoint-every', '5'],
+  ['output.uri', { output: { uri: 's3://b/runs/x/' } }, '--out', 's3://b/runs/x/'],
   ['backend', { backend: 'wasm' }, '--backend', 'wasm'],
   ['metricsPort', { metricsPort: 9500 }, '--metrics-port', '9500'],
 ];

@@ -65,6 +65,10 @@ export interface CheckpointSpec {
   everyEpochs?: number;
 }
 
+export interface OutputSpec {
+  uri?: string;
+}
+
 export interface CredentialsSecretRef {
   name: string;
   accessKeyIdKey?: string;
@@ -106,6 +110,7 @@ export interface CifarTrainingJobSpec {
   data: DataSpec;
   hyperparameters?: HyperparametersSpec;
   checkpoint?: CheckpointSpec;
+  output?: OutputSpec;
   s3?: S3Spec;
   runPolicy?: RunPolicySpec;
   metricsPort?: number;

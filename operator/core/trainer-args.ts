@@ -49,6 +49,7 @@ export const TRAINER_FLAGS: readonly FlagRule[] = [
   // With a checkpoint location every start resumes from the latest checkpoint there (a fresh run finds none).
   { field: 'checkpoint.uri', flag: '--resume', value: (s) => s.checkpoint.uri !== undefined },
   { field: 'checkpoint.everyEpochs', flag: '--checkpoint-every', value: (s) => s.checkpoint.everyEpochs },
+  { field: 'output.uri', flag: '--out', value: (s) => s.output?.uri },
   { field: 'backend', flag: '--backend', value: (s) => s.backend },
   { field: 'metricsPort', flag: '--metrics-port', value: (s) => s.metricsPort },
 ];
