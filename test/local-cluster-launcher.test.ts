@@ -102,7 +102,7 @@ t.test('the operator gets the kubeconfig and --leader-elect=false; a later exit 
   t.ok(cluster.operatorPid);
   const message = await Promise.race([cluster.failed, new Promise<string>((r) => setTimeout(() => r('timeout'), 10_000))]);
   t.match(message, /the operator \(pid \d+\) exited with code 4; see .*operator\.log/);
-  t.same(JSON.parse(readFileSync(argvFile, 'utf8')), ['--kubeconfig', join(dir, 'kubeconfig'), '--leader-elect=false', '--workers', '1']);
+  t.same(JSON.parse(readFileSync(argvFile, 'utf8')), ['--kubeconfig', join(dir, 'kubeconfig'), '--leader-elect=false', '--metrics-addr', '127.0.0.1:0', '--workers', '1']);
 });
 
 t.test('npm run local-cluster: prints ready, serves kubectl, stops with exit 0 on SIGTERM', async (t) => {

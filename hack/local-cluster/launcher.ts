@@ -4,11 +4,11 @@
  * the operator as a child process — the same operator/main.ts a real cluster runs.
  * Not a real cluster: see hack/local-cluster/README.md.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { kubeconfigYaml } from './apiserver/kubeconfig.js';
+import { writeKubeconfig } from './apiserver/kubeconfig.js';
 import { startApiServer, type ApiServer } from './apiserver/server.js';
 import { startNodeAgent, type NodeAgent, type NodeAgentOptions } from './node-agent/agent.js';
 import { startChild, type RunningChild } from './node-agent/child-process.js';
@@ -53,20 +53,6 @@ export interface LocalCluster {
 
 const OPERATOR_STOP_GRACE_MS = 10_000;
 
-/**
- * The API server's kubeconfig plus `insecure-skip-tls-verify`: @kubernetes/client-node
- * refuses a plain-http server without it (kubectl does not care). Loopback only.
- */
-export function localKubeconfigYaml(url: string): string {
-  const yaml = kubeconfigYaml(url, 'default');
-  return yaml.includes('insecure-skip-tls-verify') ? yaml : yaml.replace(/^( +server: .*)$/m, '$1\n    insecure-skip-tls-verify: true');
-}
-
-async function writeLocalKubeconfig(path: string, url: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, localKubeconfigYaml(url), { mode: 0o600 });
-}
-
 function describeExit(exit: { code: number | null; signal: NodeJS.Signals | null }): string {
   return exit.signal ? `signal ${exit.signal}` : `code ${String(exit.code)}`;
 }
@@ -74,7 +60,10 @@ function describeExit(exit: { code: number | null; signal: NodeJS.Signals | null
 async function startOperator(opts: LocalClusterOptions, root: string, logFile: string): Promise<RunningChild> {
   const program = opts.operatorNodeArgs ?? nodeProgram(root, 'operator/main.ts', opts.operatorFrom ?? 'source').nodeArgs;
   const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
-  const child = await startChild({ file: process.execPath, args: [...program, '--kubeconfig', opts.kubeconfigPath, '--leader-elect=false', ...(opts.operatorArgs ?? [])], env, cwd: root }, logFile);
+  const extra = opts.operatorArgs ?? [];
+  // Loopback and an ephemeral port: the operator's default :8080 would clash and face the network.
+  const metricsAddr = extra.some((a) => a.startsWith('--metrics-addr')) ? [] : ['--metrics-addr', '127.0.0.1:0'];
+  const child = await startChild({ file: process.execPath, args: [...program, '--kubeconfig', opts.kubeconfigPath, '--leader-elect=false', ...metricsAddr, ...extra], env, cwd: root }, logFile);
   const startupMs = opts.operatorStartupMs ?? 3_000;
   const early = await Promise.race([child.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), startupMs).unref())]);
   if (early !== undefined) {
@@ -100,7 +89,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   try {
     const server: ApiServer = await startApiServer({ port: opts.port ?? 0, crdDir: opts.crdDir ?? join(root, 'crds'), ...(opts.verbose ? { log: (l: string) => opts.log(`apiserver: ${l}`) } : {}) });
     cleanups.push(() => server.stop());
-    await writeLocalKubeconfig(kubeconfigPath, server.url);
+    await writeKubeconfig(kubeconfigPath, server.url);
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfigPath);
     const agent = await startNodeAgent({ kubeConfig: kc, stateDir, trainerFrom: opts.trainerFrom ?? 'source', ...opts.agent, log: (l) => opts.log(`node-agent: ${l}`) });
