@@ -20,11 +20,12 @@ t.test('a training run serves Prometheus metrics and its progress while it runs'
   const train = await packedCifar('train');
   const test = await packedCifar('test');
   const port = await freePort();
+  const checkpoints = t.testdir();
   const run = startTrainer(
-    ['train', '--model', 'lenet', '--data-train', train, '--data-val', test, '--num-examples', '1024', '--num-val-examples', '256', '--epochs', '4', '--batch-size', '64', '--backend', 'wasm', '--metrics-port', String(port), '--metrics-host', '127.0.0.1', '--progress-interval', '0', '--log-format', 'json'],
+    ['train', '--checkpoint', checkpoints, '--model', 'lenet', '--data-train', train, '--data-val', test, '--num-examples', '1024', '--num-val-examples', '256', '--epochs', '4', '--batch-size', '64', '--backend', 'wasm', '--metrics-port', String(port), '--metrics-host', '127.0.0.1', '--progress-interval', '0', '--log-format', 'json'],
     { JOB_NAME: 'demo', JOB_NAMESPACE: 'ml', CIFAR_RESTART_ATTEMPT: '2' },
   );
-  await run.waitFor(/"event":"epoch"/);
+  await run.waitFor(/"event":"checkpoint"/);
   const metricsText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   for (const name of [
     'cifar_trainer_images_total',
@@ -44,7 +45,9 @@ t.test('a training run serves Prometheus metrics and its progress while it runs'
   t.match(metricsText, /cifar_trainer_backend_info\{backend="wasm",job_name="demo",job_namespace="ml",rank="0"\} 1/);
   t.match(metricsText, /cifar_trainer_restarts\{[^}]*\} 2/);
   t.match(metricsText, /cifar_trainer_accuracy_ratio\{split="validation"[^}]*\} 0\.\d+/);
-  const progress = (await (await fetch(`http://127.0.0.1:${port}/progress`)).json()) as { epoch: number; totalEpochs: number; validationAccuracy: number };
+  t.match(metricsText, /^cifar_trainer_last_checkpoint_timestamp_seconds\{[^}]*\} 1\d{9}/m, 'checkpoint time exported');
+  const progress = (await (await fetch(`http://127.0.0.1:${port}/progress`)).json()) as { epoch: number; totalEpochs: number; validationAccuracy: number; lastCheckpoint: string };
+  t.match(progress.lastCheckpoint, /ckpt-\d+-e1-s0\.ckpt$/, 'the last checkpoint is in the progress');
   t.ok(progress.epoch >= 1, `progress says epoch ${progress.epoch}`);
   t.equal(progress.totalEpochs, 4);
   t.ok(progress.validationAccuracy > 0, 'validation accuracy reported');

@@ -133,6 +133,12 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
       }
     }
 
+    // Every progress event (steps, epochs, checkpoints) feeds /progress, the metrics and the log.
+    const report = (event: ProgressEvent): void => {
+      tracker.update(event);
+      if (telemetry) recordProgress(telemetry, event);
+      io.progress(event);
+    };
     const gradientBytes = params.reduce((n, p) => n + p.variable.size * 4, 0);
     // Every rank starts from rank 0's weights (fresh, fine-tuned or resumed alike).
     if (sync) await sync.broadcastWeights();
@@ -166,7 +172,7 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
               saveCheckpoint: async (state: LoopState) => {
                 const t0 = performance.now();
                 const saved = await saveCheckpoint(checkpointDir, checkpointContents(model, optimizer, state, options.seed, fingerprint), options.checkpoint?.keep ?? 3);
-                io.progress({ type: 'checkpoint', uri: saved.uri, epoch: state.position.epoch, step: state.position.stepInEpoch, bytes: saved.bytes, seconds: (performance.now() - t0) / 1000 });
+                report({ type: 'checkpoint', uri: saved.uri, epoch: state.position.epoch, step: state.position.stepInEpoch, bytes: saved.bytes, seconds: (performance.now() - t0) / 1000 });
               },
             }
           : {}),
@@ -177,11 +183,7 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
               shouldStop: () => sync!.stopRequested,
             }
           : { shouldStop: io.shouldStop }),
-        onProgress: (event) => {
-          tracker.update(event);
-          if (telemetry) recordProgress(telemetry, event);
-          io.progress(event);
-        },
+        onProgress: report,
         ...(telemetry
           ? {
               onStep: (timing: StepTiming) => {

@@ -1,0 +1,40 @@
+# syntax=docker/dockerfile:1
+# cifar-trainer for CPU nodes: Node 20 with @tensorflow/tfjs-node (native TensorFlow on the
+# CPU); the trainer falls back to wasm if it cannot load. Runs as uid 1000.
+#   docker build -f images/trainer-cpu.Dockerfile -t cifar-operator/trainer-cpu:dev .
+ARG NODE_IMAGE=node:20.20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY operator ./operator
+COPY trainer ./trainer
+RUN npx tsc -p tsconfig.build.json
+
+FROM ${NODE_IMAGE} AS deps
+# Build tools, in case tfjs-node has to compile its binding instead of downloading it.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Install without scripts, then run only tfjs-node's (it downloads libtensorflow for the CPU);
+# the unbuilt GPU package is removed.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm rebuild @tensorflow/tfjs-node \
+ && rm -rf node_modules/@tensorflow/tfjs-node-gpu \
+ && npm cache clean --force
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+# The operator runs `cifar-trainer train ...`.
+RUN chmod 0755 dist/trainer/cli/main.js \
+ && ln -s /app/dist/trainer/cli/main.js /usr/local/bin/cifar-trainer
+USER 1000:1000
+ENTRYPOINT ["cifar-trainer"]

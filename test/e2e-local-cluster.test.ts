@@ -1,0 +1,135 @@
+import t from 'tap';
+import { existsSync } from 'node:fs';
+import { readFile, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startLocalCluster } from '../hack/local-cluster/launcher.js';
+import type { CifarTrainingJob, CifarTrainingJobSpec } from '../operator/api/types.js';
+import { datasetSkip, repoRoot } from './helpers/datasets.js';
+import { packedCifar } from './helpers/packed-cifar.js';
+import { findKubectl } from './helpers/apiserver.js';
+import { E2eClient, kubectl, startOperator } from './helpers/e2e.js';
+
+const skip = datasetSkip('cifar10-jpeg.tar.gz');
+
+t.test('the operator runs CifarTrainingJobs on the local cluster end to end', { skip }, async (t) => {
+  const dir = t.testdir();
+  // The node agent maps the pods' /tmp to their scratch volume, as a real kubelet mounts an
+  // emptyDir there: data under the system temp directory is linked in from the test's own.
+  const linkData = async (split: 'train' | 'test'): Promise<string> => {
+    const rec = await packedCifar(split);
+    for (const suffix of ['.rec', '.idx']) await symlink(rec.replace(/\.rec$/, suffix), join(dir, `${split}${suffix}`));
+    return join(dir, `${split}.rec`);
+  };
+  const train = await linkData('train');
+  const test = await linkData('test');
+  const kubeconfig = join(dir, 'kubeconfig');
+  const cluster = await startLocalCluster({ kubeconfigPath: kubeconfig, stateDir: join(dir, 'cluster'), withOperator: false, log: () => undefined });
+  t.teardown(() => cluster.stop());
+  const client = new E2eClient(kubeconfig);
+
+  // Two operator replicas: one leads, the other stands by.
+  const operators = new Map([['operator-a', startOperator(kubeconfig, 'operator-a')], ['operator-b', startOperator(kubeconfig, 'operator-b')]]);
+  t.teardown(() => operators.forEach((p) => p.kill('SIGKILL')));
+
+  const spec = (overrides: Partial<CifarTrainingJobSpec> & { epochs?: number; backoffLimit?: number; name: string }): CifarTrainingJobSpec => ({
+    replicas: 2,
+    gpusPerReplica: 0,
+    image: 'cifar-operator/trainer:dev',
+    backend: 'wasm',
+    model: { architecture: 'lenet' },
+    data: { train, validation: test, format: 'recordio', numExamples: 1024 },
+    hyperparameters: { batchSize: 64, epochs: overrides.epochs ?? 2, learningRate: 0.025 },
+    checkpoint: { uri: join(dir, overrides.name, 'checkpoints') },
+    output: { uri: join(dir, overrides.name, 'out') },
+    runPolicy: { backoffLimit: overrides.backoffLimit ?? 3, cleanPodPolicy: 'None' },
+    ...Object.fromEntries(Object.entries(overrides).filter(([k]) => !['epochs', 'backoffLimit', 'name'].includes(k))),
+  });
+
+  await t.test('a 2-replica job runs to Succeeded with progress in its status, surviving a leader failover', async (t) => {
+    await client.createJob('happy', spec({ name: 'happy' }));
+    const running = await client.waitForJob('happy', (j) => j.status?.phase === 'Running', 90_000);
+    t.equal(running.status?.phase, 'Running');
+    const leader = await client.leaseHolder();
+    t.ok(leader, `a leader holds the lease (${leader})`);
+    const leaderName = [...operators.keys()].find((n) => leader?.startsWith(`${n}_`));
+    t.ok(leaderName, 'the lease names one of the two replicas');
+    operators.get(leaderName!)!.kill('SIGKILL');
+    operators.delete(leaderName!);
+    let sawProgress = false;
+    const done = await client.waitForJob('happy', (j) => ['Succeeded', 'Failed'].includes(j.status?.phase ?? ''), 240_000, (j) => {
+      if ((j.status?.progress?.step ?? 0) > 0 || (j.status?.progress?.epoch ?? 0) > 0) sawProgress = true;
+    });
+    t.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status?.conditions));
+    const newLeader = await client.leaseHolder();
+    t.ok(newLeader && !newLeader.startsWith(`${leaderName}_`), `the standby took over (${newLeader})`);
+    t.ok(sawProgress, 'progress appeared in status while training');
+    t.equal(done.status?.progress?.epoch, 2, 'progress reached the last epoch');
+    t.ok((done.status?.progress?.validationAccuracy ?? 0) > 0.1, `validation accuracy in status: ${done.status?.progress?.validationAccuracy}`);
+    t.ok(done.status?.conditions?.some((c) => c.type === 'Succeeded' && c.status === 'True'), 'Succeeded condition');
+    t.ok(done.status?.completionTime, 'completion time set');
+    const metrics = JSON.parse(await readFile(join(dir, 'happy', 'out', 'metrics.json'), 'utf8')) as { worldSize: number; epochs: unknown[] };
+    t.equal(metrics.worldSize, 2);
+    t.equal(metrics.epochs.length, 2);
+    const kubectlPath = findKubectl();
+    if (kubectlPath) {
+      const got = await kubectl(kubectlPath, kubeconfig, ['get', 'ctj', 'happy']);
+      t.equal(got.code, 0, got.stderr);
+      t.match(got.stdout, /happy\s+Succeeded\s+2\s+2\s+0\.\d+/, `kubectl get ctj: ${got.stdout}`);
+    }
+  });
+
+  await t.test('killing a trainer mid-run restarts the gang from the checkpoint, then Succeeded', async (t) => {
+    await client.createJob('restart', spec({ name: 'restart', epochs: 3 }));
+    await client.waitForJob('restart', (j) => (j.status?.progress?.epoch ?? 0) >= 1 && j.status?.phase === 'Running', 240_000);
+    const victim = cluster.agent.podProcess('default', 'restart-worker-1');
+    t.ok(victim?.pid, 'worker-1 is running');
+    process.kill(victim!.pid!, 'SIGKILL');
+    let sawRestarting = false;
+    const done = await client.waitForJob('restart', (j) => ['Succeeded', 'Failed'].includes(j.status?.phase ?? ''), 300_000, (j) => {
+      if (j.status?.phase === 'Restarting' || j.status?.conditions?.some((c) => c.type === 'Restarting' && c.status === 'True')) sawRestarting = true;
+    });
+    t.ok(sawRestarting, 'the Restarting condition was visible');
+    t.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status?.conditions));
+    t.equal(done.status?.restarts, 1, 'one gang restart counted');
+    const metrics = JSON.parse(await readFile(join(dir, 'restart', 'out', 'metrics.json'), 'utf8')) as { resumedFrom: string | null; epochs: unknown[] };
+    t.match(metrics.resumedFrom ?? '', /ckpt-\d+-e[12]-s0\.ckpt$/, 'the new gang resumed from an epoch checkpoint');
+    t.equal(metrics.epochs.length, 3, 'every epoch is in the history');
+  });
+
+  await t.test('backoff exhaustion fails the job', async (t) => {
+    await client.createJob('exhaust', spec({ name: 'exhaust', epochs: 20, backoffLimit: 0 }));
+    await client.waitForJob('exhaust', (j) => (j.status?.progress?.step ?? 0) > 0, 180_000);
+    const victim = cluster.agent.podProcess('default', 'exhaust-worker-0');
+    process.kill(victim!.pid!, 'SIGKILL');
+    const done = await client.waitForJob('exhaust', (j) => ['Succeeded', 'Failed'].includes(j.status?.phase ?? ''), 120_000);
+    t.equal(done.status?.phase, 'Failed');
+    const failed = done.status?.conditions?.find((c) => c.type === 'Failed');
+    t.match(failed?.reason ?? '', /Backoff/i, `reason ${failed?.reason}: ${failed?.message}`);
+  });
+
+  await t.test('a non-retryable trainer failure fails the job at once with the trainer message', async (t) => {
+    const missing = join(dir, 'no-such-data.rec');
+    await client.createJob('baddata', spec({ name: 'baddata', data: { train: missing, format: 'recordio' } }));
+    const done = await client.waitForJob('baddata', (j) => ['Succeeded', 'Failed'].includes(j.status?.phase ?? ''), 120_000);
+    t.equal(done.status?.phase, 'Failed');
+    t.equal(done.status?.restarts ?? 0, 0, 'no restart for a permanent failure');
+    t.match(JSON.stringify(done.status), /no-such-data\.rec/, 'the trainer message names the missing file');
+  });
+
+  await t.test('deleting a job removes its pods', async (t) => {
+    t.ok((await client.podNames('happy')).length > 0, 'cleanPodPolicy None kept the pods');
+    await client.deleteJob('happy');
+    const deadline = Date.now() + 30_000;
+    while ((await client.podNames('happy')).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300));
+    t.same(await client.podNames('happy'), [], 'pods garbage-collected through their ownerReferences');
+  });
+
+  await t.test('kubectl apply rejects an invalid manifest naming the field', { skip: findKubectl() ? false : 'kubectl not found (set KUBECTL)' }, async (t) => {
+    const result = await kubectl(findKubectl()!, kubeconfig, ['apply', '-f', join(repoRoot, 'examples', 'invalid.yaml')]);
+    t.not(result.code, 0);
+    t.match(result.stderr, /spec\.model/, result.stderr);
+  });
+  t.ok(existsSync(join(dir, 'cluster', 'logs')), 'pod logs kept for debugging');
+  const j: CifarTrainingJob | undefined = await client.job('restart');
+  t.ok(j, 'jobs are still readable at the end');
+});
