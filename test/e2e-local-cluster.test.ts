@@ -88,7 +88,13 @@ t.test('the operator runs CifarTrainingJobs on the local cluster end to end', { 
     const done = await client.waitForJob('restart', (j) => ['Succeeded', 'Failed'].includes(j.status?.phase ?? ''), 300_000, (j) => {
       if (j.status?.phase === 'Restarting' || j.status?.conditions?.some((c) => c.type === 'Restarting' && c.status === 'True')) sawRestarting = true;
     });
-    t.ok(sawRestarting, 'the Restarting condition was visible');
+    // The restart can be quicker than the poll; the Event and the condition's history always show it.
+    const events = (await client.core.listNamespacedEvent({ namespace: 'default' })).items.filter((e) => e.involvedObject?.name === 'restart');
+    const restartEvent = events.find((e) => e.reason === 'Restarting');
+    t.ok(restartEvent, `a Restarting event for kubectl describe (${restartEvent?.message})`);
+    t.match(restartEvent?.message ?? '', /worker-1 .*137|SIGKILL/, 'the event names the lost worker');
+    const restarting = done.status?.conditions?.find((c) => c.type === 'Restarting');
+    t.ok(sawRestarting || restarting?.reason === 'GangRecovered', `the Restarting condition went True and back (${restarting?.reason})`);
     t.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status?.conditions));
     t.equal(done.status?.restarts, 1, 'one gang restart counted');
     const metrics = JSON.parse(await readFile(join(dir, 'restart', 'out', 'metrics.json'), 'utf8')) as { resumedFrom: string | null; epochs: unknown[] };

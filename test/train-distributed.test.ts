@@ -72,7 +72,7 @@ t.test('N ranks with batch b match one process with batch N*b over the same exam
   const fixed = ['--model', 'lenet', '--epochs', '1', '--backend', 'wasm', '--no-shuffle', '--pad', '0', '--no-flip', '--progress-interval', '60', '--prefetch-workers', '0', '--lr', '0.02'];
   const port = await freePort();
   const ranks = [0, 1].map((rank) =>
-    startTrainer(['train', ...fixed, '--data-train', `${small}.rec`, '--num-examples', String(b * steps), '--batch-size', String(b), '--out', join(dir, 'dist')], rankEnv(rank, 2, port)),
+    startTrainer(['train', ...fixed, '--data-train', `${small}.rec`, '--num-examples', String(2 * b * steps), '--batch-size', String(b), '--out', join(dir, 'dist')], rankEnv(rank, 2, port)),
   );
   const single = startTrainer(['train', ...fixed, '--data-train', `${interleaved}.rec`, '--num-examples', String(2 * b * steps), '--batch-size', String(2 * b), '--lr', '0.04', '--out', join(dir, 'single')]);
   // Control: the same single process over the un-interleaved file sees other examples per step.
