@@ -71,3 +71,11 @@ t.test('a slow rank 0 times out and is logged at debug level only', async (t) =>
   t.equal(entry.job, 'ns/slow');
   t.match(String(entry.url), /^http:\/\/127\.0\.0\.1:\d+\/progress$/);
 });
+
+t.test('the final progress comes from the finished trainer termination message', async (t) => {
+  const { progressFromTerminationMessage } = await import('../operator/controller/progress.js');
+  t.same(progressFromTerminationMessage('{"progress":{"epoch":2,"totalEpochs":2,"validationAccuracy":0.41,"bogus":"x"}}', 'pod default/a-worker-0'), { epoch: 2, totalEpochs: 2, validationAccuracy: 0.41 });
+  t.equal(progressFromTerminationMessage('cifar-trainer train: out of memory', 'pod x'), undefined, 'a plain failure message is not progress');
+  t.equal(progressFromTerminationMessage('{"progress":', 'pod x'), undefined, 'truncated JSON is ignored');
+  t.equal(progressFromTerminationMessage(undefined, 'pod x'), undefined);
+});

@@ -122,3 +122,18 @@ export class HttpProgressSource implements ProgressSource {
     }
   }
 }
+
+/**
+ * The final progress a trainer left in its termination message when it finished
+ * (`{"progress": {...}}`), or undefined. Rank 0 exits right after its last epoch, so the
+ * last /progress poll can miss the end; the termination message does not.
+ */
+export function progressFromTerminationMessage(message: string | undefined, source: string): TrainingProgress | undefined {
+  if (message === undefined || !message.trimStart().startsWith('{')) return undefined;
+  try {
+    const parsed = JSON.parse(message) as { progress?: unknown };
+    return parsed.progress === undefined ? undefined : parseProgress(parsed.progress, source);
+  } catch {
+    return undefined;
+  }
+}

@@ -20,7 +20,7 @@ import type { ClusterApi } from './cluster-api.js';
 import type { EventRecorder } from './event-recorder.js';
 import { BY_JOB_LABEL, jobLabelIndexKey, type Caches } from './informers.js';
 import { objectKey, splitKey } from './object-store.js';
-import type { ProgressSource, ProgressTarget } from './progress.js';
+import { progressFromTerminationMessage, type ProgressSource, type ProgressTarget } from './progress.js';
 
 /** The status write lost a race with another writer or read a stale cache; retry later. */
 export class ConflictError extends Error {
@@ -172,8 +172,13 @@ export class Reconciler {
   private progressFor(job: CifarTrainingJob, pods: readonly Pod[]): TrainingProgress | undefined {
     const source = this.opts.progress;
     const { namespace, uid, name } = job.metadata;
+    const attempt = job.status?.restarts ?? 0;
+    const finished = pods.find((pod) => pod.metadata.name === workerPodName(name, 0) && intLabel(pod.metadata.labels, LABEL_ATTEMPT) === attempt && pod.status?.phase === 'Succeeded');
+    if (finished) {
+      const terminated = finished.status?.containerStatuses?.[0]?.state?.terminated;
+      return progressFromTerminationMessage(terminated?.message, `pod ${namespace}/${finished.metadata.name} termination message`);
+    }
     if (source === undefined || job.status?.phase !== 'Running' || uid === undefined || namespace === undefined) return undefined;
-    const attempt = job.status.restarts ?? 0;
     const rank0 = pods.find(
       (pod) => pod.metadata.name === workerPodName(name, 0) && intLabel(pod.metadata.labels, LABEL_ATTEMPT) === attempt && pod.status?.phase === 'Running',
     );

@@ -9,6 +9,7 @@ import { parseStepEpochs } from '../engine/optim/lr-schedule.js';
 import type { TrainOptions } from '../engine/train/options.js';
 import { runTrainingSession } from '../engine/train/session.js';
 import { formatProgress } from './train-progress.js';
+import { writeTerminationMessage } from './termination-message.js';
 import { distConfigFromEnv, type DistFlags } from '../dist/config.js';
 import { s3Flags, s3Options } from './s3-flags.js';
 
@@ -247,6 +248,9 @@ export const trainCommand: Command = {
       io.stdout.write(
         `${JSON.stringify({ result: result.stopped ? 'stopped' : 'done', epochs: m.epochs.length, finalValidationAccuracy: m.finalValidationAccuracy, weightsSha256: m.weightsSha256, backend: m.backend, seconds: Math.round(m.totalSeconds) })}\n`,
       );
+      // The final progress goes into the pod's termination message: rank 0 exits right after
+      // its last epoch, possibly before the operator polls /progress again.
+      if (!result.stopped && result.progress) await writeTerminationMessage(JSON.stringify({ progress: result.progress }), io.env);
       return result.stopped ? EXIT_STOPPED : 0;
     } finally {
       process.off('SIGTERM', onSignal);

@@ -18,7 +18,7 @@ import type { ProgressEvent } from './types.js';
 import type { Tensor } from '@tensorflow/tfjs';
 import { UsageError } from '../../util/errors.js';
 import { TrainerMetrics } from '../../metrics/trainer-metrics.js';
-import { ProgressTracker } from '../../metrics/progress-tracker.js';
+import { ProgressTracker, type ProgressSnapshot } from '../../metrics/progress-tracker.js';
 import { startStatusServer, type StatusServer } from '../../metrics/status-server.js';
 import { joinGroup } from '../../dist/group.js';
 import { describeDistConfig } from '../../dist/config.js';
@@ -36,6 +36,8 @@ export interface SessionIO {
 export interface SessionResult {
   metrics: RunMetrics;
   stopped: boolean;
+  /** The last progress snapshot (what /progress served), for the pod's termination message. */
+  progress: ProgressSnapshot | undefined;
 }
 
 /**
@@ -230,7 +232,7 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
         await writeRunOutputs(`${out}/rank-${rank}`, metrics, options.s3);
       }
     }
-    return { metrics, stopped: result.stopped };
+    return { metrics, stopped: result.stopped, progress: tracker.current() };
   } finally {
     await producer?.close();
     await sync?.group.close();
