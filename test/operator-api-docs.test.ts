@@ -1,11 +1,15 @@
-// docs/api.md carries tables generated from the CRD. This test fails when they drift;
+// docs/api.md (and README.md, for the spec table) carry tables generated from the CRD. This test fails when they drift;
 // regenerate them with: UPDATE_API_DOCS=1 npx tap test/operator-api-docs.test.ts
 import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, renderFieldTable, renderRuleTable, rootSchema, schemaFields, subSchema } from './helpers/crd.js';
 
-const DOC = join(REPO_ROOT, 'docs', 'api.md');
+/** Each document and the generated sections it carries. */
+const DOCS: Array<{ path: string; names: string[] }> = [
+  { path: join(REPO_ROOT, 'docs', 'api.md'), names: ['spec', 'rules', 'status'] },
+  { path: join(REPO_ROOT, 'README.md'), names: ['spec'] },
+];
 const root = rootSchema();
 
 const sections: Record<string, string> = {
@@ -25,15 +29,19 @@ function replaceSection(text: string, name: string, body: string): string {
 }
 
 if (process.env.UPDATE_API_DOCS === '1') {
-  let text = readFileSync(DOC, 'utf8');
-  for (const [name, body] of Object.entries(sections)) text = replaceSection(text, name, body);
-  writeFileSync(DOC, text);
+  for (const doc of DOCS) {
+    let text = readFileSync(doc.path, 'utf8');
+    for (const name of doc.names) text = replaceSection(text, name, sections[name]);
+    writeFileSync(doc.path, text);
+  }
 }
 
-t.test('docs/api.md tables match the CRD', async (t) => {
-  const text = readFileSync(DOC, 'utf8');
-  for (const [name, body] of Object.entries(sections)) {
-    t.equal(generatedSection(text, name), body, `the ${name} table is current (UPDATE_API_DOCS=1 npx tap ${'test/operator-api-docs.test.ts'} regenerates it)`);
+t.test('the generated tables in docs/api.md and README.md match the CRD', async (t) => {
+  for (const doc of DOCS) {
+    const text = readFileSync(doc.path, 'utf8');
+    for (const name of doc.names) {
+      t.equal(generatedSection(text, name), sections[name], `${doc.path}: the ${name} table is current (UPDATE_API_DOCS=1 npx tap test/operator-api-docs.test.ts regenerates it)`);
+    }
   }
 });
 
