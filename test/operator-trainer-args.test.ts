@@ -85,3 +85,13 @@ t.test('every spec field is either a flag or documented as reaching the pod anot
   t.same([...flagged].filter((f) => !fields.some((g) => g.path === f)), [], 'flags for fields the schema does not have');
   t.equal(new Set(cases.map((c) => c[0])).size, flagged.size, 'this test has a case for every flagged field');
 });
+
+t.test('trainer messages name the spec field behind each flag', async (t) => {
+  const { annotateTrainerFlags } = await import('../operator/core/trainer-args.js');
+  t.equal(
+    annotateTrainerFlags('cifar-trainer train: --pretrained s3://b/m: cannot read model s3://b/m/model.json: NoSuchKey'),
+    'cifar-trainer train: --pretrained (spec.pretrained.uri) s3://b/m: cannot read model s3://b/m/model.json: NoSuchKey',
+  );
+  t.equal(annotateTrainerFlags('--batch-size 512 is larger than the 100 training images'), '--batch-size (spec.hyperparameters.batchSize) 512 is larger than the 100 training images');
+  t.equal(annotateTrainerFlags('--not-a-flag stays as it is'), '--not-a-flag stays as it is');
+});

@@ -12,6 +12,7 @@ import type { DefaultedSpec } from '../api/defaults.js';
 import type { CifarTrainingJob } from '../api/types.js';
 import { classifyPodFailure, type FailureKind } from './exit-codes.js';
 import type { GangObservation } from './gang-observation.js';
+import { annotateTrainerFlags } from './trainer-args.js';
 
 /** A failed (or vanished) rank, described for status and events. */
 export interface RankFailure {
@@ -37,7 +38,7 @@ export type Outcome =
 /** "worker-1 exited with code 75 (...)", plus the trainer's own words when it left any. */
 export function describeFailure(failure: RankFailure): string {
   const head = `worker-${failure.rank} ${failure.detail}`;
-  return failure.message === undefined ? head : `${head}: ${failure.message}`;
+  return failure.message === undefined ? head : `${head}: ${annotateTrainerFlags(failure.message)}`;
 }
 
 function firstFailure(current: ReadonlyMap<number, Pod>): RankFailure | undefined {

@@ -84,3 +84,17 @@ export function trainerArgs(spec: DefaultedSpec): string[] {
   }
   return args;
 }
+
+/**
+ * Points a trainer message at the spec: every flag it mentions gains the spec field it
+ * comes from (`--pretrained s3://x: ...` becomes `--pretrained (spec.pretrained.uri) s3://x: ...`),
+ * so a user reading the job's condition knows which field of their manifest to fix.
+ */
+export function annotateTrainerFlags(message: string): string {
+  const fieldOf = new Map<string, string>();
+  for (const rule of TRAINER_FLAGS) if (!fieldOf.has(rule.flag)) fieldOf.set(rule.flag, rule.field);
+  return message.replace(/--[a-z][a-z0-9-]*/g, (flag) => {
+    const field = fieldOf.get(flag);
+    return field === undefined ? flag : `${flag} (spec.${field})`;
+  });
+}
