@@ -41,7 +41,7 @@ export const compareCommand: Command = {
       if (!Array.isArray(metrics.epochs)) throw new UsageError(`${dir}/${METRICS_FILE}: has no "epochs" list`);
       runs.push({ label: labels?.[i] ?? `${metrics.model.name}${metrics.model.origin === 'scratch' ? ' scratch' : ' fine-tuned'}`, metrics });
     }
-    const svg = accuracyChart(values.title ?? runs.map((r) => r.label).join(' vs '), runs.flatMap((r) => accuracySeries(r.label, r.metrics.epochs)));
+    const svg = accuracyChart(values.title ?? runs.map((r) => r.label).join(' vs '), runs.flatMap((r, i) => accuracySeries(r.label, r.metrics.epochs, i)));
     const sink = openSink(values.out, s3);
     await sink.write(Buffer.from(svg));
     await sink.commit();

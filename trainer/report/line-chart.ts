@@ -18,6 +18,8 @@ export interface ChartOptions {
   height?: number;
   /** Fixed y range; accuracy charts use [0, 1]. Defaults to the data's range. */
   yRange?: [number, number];
+  /** Only whole-number ticks on the x axis (epochs). */
+  xIntegerTicks?: boolean;
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
@@ -46,7 +48,7 @@ export function renderLineChart(series: Series[], options: ChartOptions): string
     parts.push(`<line x1="${MARGIN.left}" y1="${y}" x2="${MARGIN.left + plotW}" y2="${y}" stroke="#e5e5e5"/>`);
     parts.push(`<text x="${MARGIN.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${tickLabel(t)}</text>`);
   }
-  for (const t of ticks(xMin, xMax, 8)) {
+  for (const t of ticks(xMin, xMax, 8, options.xIntegerTicks ?? false)) {
     const x = fmt(sx(t));
     parts.push(`<line x1="${x}" y1="${MARGIN.top}" x2="${x}" y2="${MARGIN.top + plotH}" stroke="#f0f0f0"/>`);
     parts.push(`<text x="${x}" y="${MARGIN.top + plotH + 16}" text-anchor="middle">${tickLabel(t)}</text>`);
@@ -78,8 +80,8 @@ function paddedRange(min: number, max: number): [number, number] {
 }
 
 /** Round tick values (1, 2, 5 times a power of ten) covering [min, max]. */
-export function ticks(min: number, max: number, target: number): number[] {
-  const raw = (max - min) / Math.max(target, 1);
+export function ticks(min: number, max: number, target: number, integer = false): number[] {
+  const raw = Math.max((max - min) / Math.max(target, 1), integer ? 1 : 0);
   const power = Math.pow(10, Math.floor(Math.log10(raw)));
   const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power;
   const out: number[] = [];

@@ -23,16 +23,22 @@ export interface RunMetrics {
 export const METRICS_FILE = 'metrics.json';
 export const ACCURACY_CHART = 'accuracy.svg';
 
-/** Training (dashed) and validation (solid) accuracy per epoch for one or more runs. */
-export function accuracySeries(label: string, epochs: EpochMetrics[]): Series[] {
-  const series: Series[] = [{ name: `${label} train`, dashed: true, points: epochs.map((e) => [e.epoch + 1, e.trainAccuracy]) }];
+const RUN_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
+
+/**
+ * Training (dashed) and validation (solid) accuracy per epoch of one run, in one colour,
+ * so that several runs on one chart read as pairs (the `index`-th run's colour).
+ */
+export function accuracySeries(label: string, epochs: EpochMetrics[], index = 0): Series[] {
+  const color = RUN_COLORS[index % RUN_COLORS.length];
+  const series: Series[] = [{ name: `${label} train`, dashed: true, color, points: epochs.map((e) => [e.epoch + 1, e.trainAccuracy]) }];
   const validated = epochs.filter((e) => e.validationAccuracy !== null);
-  if (validated.length > 0) series.push({ name: `${label} validation`, points: validated.map((e) => [e.epoch + 1, e.validationAccuracy as number]) });
+  if (validated.length > 0) series.push({ name: `${label} validation`, color, points: validated.map((e) => [e.epoch + 1, e.validationAccuracy as number]) });
   return series;
 }
 
 export function accuracyChart(title: string, series: Series[]): string {
-  return renderLineChart(series, { title, xLabel: 'epoch', yLabel: 'accuracy', yRange: [0, 1] });
+  return renderLineChart(series, { title, xLabel: 'epoch', yLabel: 'accuracy', yRange: [0, 1], xIntegerTicks: true });
 }
 
 export async function writeRunOutputs(outUri: string, metrics: RunMetrics, s3: S3Config | undefined): Promise<void> {
