@@ -60,5 +60,8 @@ function invokedDirectly(): boolean {
 
 if (invokedDirectly()) {
   const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
-  process.exitCode = code;
+  // Exit once the output is flushed, even if a library left a handle open (an idle
+  // keep-alive socket, a timer): a finished trainer must end its pod, not linger in it.
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
+  process.exit(code);
 }

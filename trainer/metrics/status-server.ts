@@ -52,6 +52,12 @@ export async function startStatusServer(options: {
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
     url: `http://${host}:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    // Pollers (the operator, Prometheus) hold keep-alive connections; close() alone would wait
+    // for them to go away, which can hold a finished trainer's exit indefinitely.
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
