@@ -159,6 +159,10 @@ t.test('Prometheus scrapes trainers and the operator; every dashboard query and 
   });
   t.same(groups.map((g) => g.name).sort(), ['cifar-operator.alerts', 'cifar-operator.recording'], 'both rule groups of files/prometheus-rules.yaml are loaded');
   for (const rule of groups.flatMap((g) => g.rules)) t.equal(rule.health, 'ok', `rule ${rule.name} is healthy${rule.lastError ? `: ${rule.lastError}` : ''}`);
-  const gang = await prometheus.query(`job_namespace_job_name:cifar_trainer_images:rate5m{job_name="${JOB.job_name}"}`);
+  // A recording rule writes its first sample at its next evaluation after the data exists: poll.
+  const gang = await until('the recorded gang throughput', 30_000, async () => {
+    const series = await prometheus.query(`job_namespace_job_name:cifar_trainer_images:rate5m{job_name="${JOB.job_name}"}`);
+    return series.length === 1 && Number(series[0]!.value[1]) > 0 ? series : undefined;
+  });
   t.ok(gang.length === 1 && Number(gang[0]!.value[1]) > 0, `the recorded gang throughput is positive (${gang[0]?.value[1]} images/s)`);
 });
