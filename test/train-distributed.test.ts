@@ -145,3 +145,19 @@ t.test('a rank with the wrong secret cannot join', { skip }, async (t) => {
   t.match(g.stderr, /refused|authenticat/i, 'the refused connection is logged');
   t.match(g.stderr, /rank 1/, 'the missing rank is named');
 });
+
+t.test('ranks that see different checkpoints refuse to train out of step', { skip }, async (t) => {
+  const train = await packedCifar('train');
+  const dir = t.testdir();
+  const common = ['train', '--model', 'lenet', '--data-train', train, '--num-examples', '256', '--epochs', '2', '--batch-size', '64', '--backend', 'wasm', '--prefetch-workers', '0'];
+  // A 2-rank run leaves its epoch-1 checkpoint where only rank 0 will look next time.
+  const firstPort = await freePort();
+  const first = [0, 1].map((rank) => startTrainer([...common, '--epochs', '1', '--checkpoint', join(dir, 'rank0')], rankEnv(rank, 2, firstPort)));
+  t.same((await Promise.all(first.map((r) => r.done))).map((r) => r.code), [0, 0]);
+  const port = await freePort();
+  const ranks = [0, 1].map((rank) => startTrainer([...common, '--checkpoint', join(dir, `rank${rank}`), '--resume'], rankEnv(rank, 2, port)));
+  const [r0, r1] = await Promise.all(ranks.map((r) => r.done));
+  t.equal(r1.code, 1, `the rank without the checkpoint fails, not retryable: ${r1.stderr.slice(-600)}`);
+  t.match(r1.stderr, /rank 1 starts at epoch 0, step 0 \(no checkpoint found\) but rank 0 starts at epoch 1, step 0: every rank must see the same checkpoints/);
+  t.not(r0.code, 0, 'rank 0 does not train alone');
+});

@@ -59,6 +59,23 @@ export class ReplicaSync {
     return this.stopAgreed;
   }
 
+  /**
+   * Checks that every rank resumes from the same place as rank 0. Ranks that read their
+   * checkpoints from different places (a local path on each pod instead of shared storage)
+   * would otherwise train different epochs in lockstep and stall at the end.
+   */
+  async agreeOnStart(position: { epoch: number; stepInEpoch: number; globalStep: number }, describe: string): Promise<void> {
+    const mine = Float32Array.from([position.epoch, position.stepInEpoch, position.globalStep]);
+    const rank0 = Float32Array.from(mine);
+    await broadcastTensors(this.group, [rank0], 0);
+    if (rank0.some((v, i) => v !== mine[i])) {
+      throw new Error(
+        `rank ${this.group.rank} starts at epoch ${position.epoch}, step ${position.stepInEpoch} (${describe}) but rank 0 starts at epoch ${rank0[0]}, step ${rank0[1]}: ` +
+          'every rank must see the same checkpoints; use a shared location (s3://...) for --checkpoint',
+      );
+    }
+  }
+
   /** The smallest of each rank's value (e.g. steps per epoch, so every rank takes as many steps). */
   async min(value: number): Promise<number> {
     return Math.min(...(await this.gather(value)));

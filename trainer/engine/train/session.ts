@@ -142,8 +142,11 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
       io.progress(event);
     };
     const gradientBytes = params.reduce((n, p) => n + p.variable.size * 4, 0);
-    // Every rank starts from rank 0's weights (fresh, fine-tuned or resumed alike).
-    if (sync) await sync.broadcastWeights();
+    // Every rank starts from rank 0's weights (fresh, fine-tuned or resumed alike), at rank 0's position.
+    if (sync) {
+      await sync.agreeOnStart(start.position, resumedFrom ? `resumed from ${resumedFrom}` : 'no checkpoint found');
+      await sync.broadcastWeights();
+    }
     producer = await BatchProducer.create(train.cache, { depth: 2, workers: options.prefetchWorkers });
     if (producer.fallbackReason) io.log(`prefetch: ${producer.fallbackReason}; making batches inline`);
     const data = makeTrainData(train.cache, validation?.cache, producer, {
