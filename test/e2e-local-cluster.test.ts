@@ -120,6 +120,7 @@ t.test('the operator runs CifarTrainingJobs on the local cluster end to end', { 
     t.equal(done.status?.phase, 'Failed');
     t.equal(done.status?.restarts ?? 0, 0, 'no restart for a permanent failure');
     t.match(JSON.stringify(done.status), /no-such-data\.rec/, 'the trainer message names the missing file');
+    t.match(done.status?.lastFailure?.message ?? '', /--data-train \(spec\.data\.train\)/, 'and the spec field to fix');
   });
 
   await t.test('deleting a job removes its pods', async (t) => {

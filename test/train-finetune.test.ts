@@ -75,6 +75,9 @@ t.test('bad fine-tuning requests fail clearly', async (t) => {
   t.match(depth.stderr, /--depth does not apply to --model lenet/);
   const shape = await runTrainerCli(['train', '--data-train', 'x.rec', '--image-shape', '3,28']);
   t.match(shape.stderr, /--image-shape must be C,H,W/);
+  const noData = await runTrainerCli(['train', '--model', 'lenet', '--backend', 'cpu', '--data-train', join(dir, 'missing.rec')]);
+  t.equal(noData.code, 1, 'unreadable data is a failure, not a usage error');
+  t.match(noData.stderr, /--data-train: .*missing\.rec: cannot open for reading: ENOENT/, 'the failure names the flag and the file');
   const unknown = await runTrainerCli(['train', '--data-train', 'x.rec', '--bogus']);
   t.equal(unknown.code, 2);
   t.match(unknown.stderr, /bogus/);

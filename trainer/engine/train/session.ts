@@ -80,24 +80,24 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
       sync = new ReplicaSync(group, model, params.map((p) => p.variable));
       io.log(`rank ${rank} of ${worldSize}: group formed`);
     }
-    const train = await loadDataset({
+    const train = await forFlag('--data-train', loadDataset({
       uri: options.data.train,
       format: options.data.format,
       split: 'train',
       ...(dataPart ? { part: dataPart } : {}),
       ...(options.data.numExamples !== undefined ? { limit: perReplica(options.data.numExamples) } : {}),
       s3: options.s3,
-    });
+    }));
     io.log(`training data: ${train.cache.count} images of ${train.cache.height}x${train.cache.width} from ${options.data.train}`);
     const validation = options.data.validation
-      ? await loadDataset({
+      ? await forFlag('--data-val', loadDataset({
           uri: options.data.validation,
           format: options.data.format,
           split: 'test',
           ...(worldSize > 1 ? { part: { index: rank, count: worldSize } } : {}),
           ...(options.data.numValidationExamples !== undefined ? { limit: perReplica(options.data.numValidationExamples) } : {}),
           s3: options.s3,
-        })
+        }))
       : undefined;
     if (validation) io.log(`validation data: ${validation.cache.count} images from ${options.data.validation}`);
     if (train.cache.height < height) throw new UsageError(`--image-shape ${options.imageShape.join(',')} is larger than the ${train.cache.height}x${train.cache.width} training images`);
@@ -266,5 +266,18 @@ function recordProgress(metrics: TrainerMetrics, event: ProgressEvent): void {
       metrics.checkpointBytes.set(event.bytes);
       metrics.lastCheckpointTimestamp.set(Date.now() / 1000);
       break;
+  }
+}
+
+/**
+ * Prefixes a failure with the flag whose value caused it, keeping its kind (a usage error
+ * stays one), so the operator can point the user at the spec field behind the flag.
+ */
+async function forFlag<T>(flag: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    const message = `${flag}: ${err instanceof Error ? err.message : String(err)}`;
+    throw err instanceof UsageError ? new UsageError(message) : new Error(message, { cause: err });
   }
 }
