@@ -6,6 +6,7 @@ import { errorMessage } from '../util/errors.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from '../dist/exit-codes.js';
 import { writeTerminationMessage } from './termination-message.js';
 import { commands } from './commands.js';
+import { printableLine } from '../util/printable.js';
 
 function topLevelHelp(list: readonly Command[]): string {
   const width = Math.max(...list.map((c) => c.name.length));
@@ -39,7 +40,8 @@ export async function runCli(argv: string[], io: CommandIO, list: readonly Comma
   try {
     return await command.run(rest, io);
   } catch (err) {
-    const message = `cifar-trainer ${command.name}: ${errorMessage(err)}`;
+    // Errors quote names from the input; escaped, they stay one line and cannot drive the terminal.
+    const message = `cifar-trainer ${command.name}: ${printableLine(errorMessage(err))}`;
     io.stderr.write(`${message}\n`);
     // In a pod, the reason becomes the container's termination message, which the operator
     // copies into the job's status.

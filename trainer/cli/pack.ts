@@ -5,6 +5,7 @@ import { resolveS3Config } from '../io/s3-config.js';
 import { ENCODINGS, packDataset } from '../data/pack/pack.js';
 import { progressReporter } from './progress.js';
 import { s3Flags, s3Options } from './s3-flags.js';
+import { printable } from '../util/printable.js';
 
 const usage = `Usage: cifar-trainer pack --from SOURCE --out PREFIX [options]
 
@@ -56,7 +57,7 @@ export const packCommand: Command = {
       onProgress: progressReporter((line) => io.stderr.write(line), 'packed'),
     });
     io.stdout.write(`wrote ${result.records} records from ${result.sourceKind} source to ${result.recUri} and ${result.idxUri}\n`);
-    io.stdout.write(`labels: ${result.classNames.map((name, i) => `${i}=${name}`).join(' ')}\n`);
+    io.stdout.write(`labels: ${result.classNames.map((name, i) => `${i}=${printable(name)}`).join(' ')}\n`);
     return 0;
   },
 };
