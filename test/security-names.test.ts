@@ -7,6 +7,7 @@ import { HOSTILE_RSS_LIMIT_BYTES, mb, runTrainerMeasured } from './helpers/peak-
 
 const ESC = '\u001b';
 // Nothing a terminal acts on may reach the output: C0/C1 controls (CR, LF, ESC, ...) and bidi overrides.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 t.test('printable escapes controls, separators, bidi overrides and backslashes; printableLine keeps backslashes', async (t) => {

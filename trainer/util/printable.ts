@@ -7,6 +7,7 @@
 // C0 and C1 controls, DEL, the line and paragraph separators and the bidirectional
 // overrides and isolates (which reorder what a reader sees); and the backslash, so that an
 // escape in the output cannot be mistaken for one that was in the name.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const UNPRINTABLE = /[\\\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 const SHORT: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
