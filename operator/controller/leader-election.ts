@@ -1,12 +1,17 @@
 /**
- * Lease-based leader election on coordination.k8s.io/v1, as client-go's leaderelection:
- * - acquire when the Lease is missing, has no holder, or has expired
- *   (renewTime + leaseDurationSeconds < now; this assumes the replicas' clocks roughly agree);
+ * Lease-based leader election on coordination.k8s.io/v1, with client-go's leaderelection
+ * semantics:
+ * - a candidate may take the Lease when it is missing, has no holder, or has not changed
+ *   for leaseDurationSeconds *as measured on this replica's clock since it last saw the
+ *   record change*. The holder's renewTime is another machine's clock and is never compared
+ *   with ours, so clock skew between replicas cannot make two of them lead at once;
  * - the leader renews every retryPeriod; if no renew succeeds for renewDeadline it has lost
  *   the lease and onStoppedLeading runs (the operator then exits non-zero, as
- *   controller-runtime does, so a restart begins from a clean state);
+ *   controller-runtime does, so a restart begins from a clean state). renewDeadline is
+ *   shorter than leaseDuration, so a leader cut off from the API server steps down before
+ *   any standby's local view of the lease expires;
  * - every write carries the resourceVersion read, so two candidates cannot both win;
- * - leaseTransitions counts changes of holder;
+ * - leaseTransitions counts acquisitions by a replica that was not the holder;
  * - stop() releases a held lease (empty holder), so a standby takes over at its next retry.
  */
 import type { Logger } from '../observability/logger.js';
@@ -32,9 +37,46 @@ export const DEFAULT_LEASE_DURATION_MS = 15_000;
 export const DEFAULT_RENEW_DEADLINE_MS = 10_000;
 export const DEFAULT_RETRY_PERIOD_MS = 2_000;
 
-export function leaseExpired(lease: LeaseRecord, nowMs: number): boolean {
-  if (lease.renewTime === undefined || lease.leaseDurationSeconds === undefined) return true;
-  return lease.renewTime.getTime() + lease.leaseDurationSeconds * 1000 < nowMs;
+/** The lease's record without its resourceVersion: what changes when its holder writes it. */
+function recordText(lease: LeaseRecord): string {
+  return JSON.stringify([
+    lease.holderIdentity ?? '',
+    lease.leaseDurationSeconds ?? null,
+    lease.acquireTime?.getTime() ?? null,
+    lease.renewTime?.getTime() ?? null,
+    lease.leaseTransitions ?? null,
+  ]);
+}
+
+/**
+ * What one replica has seen of the Lease, and when by its own clock (client-go's
+ * observedRecord and observedTime). Pure: time is passed in.
+ */
+export class LeaseObservation {
+  private text: string | undefined;
+  private record: LeaseRecord | undefined;
+  private observedAtMs = Number.NEGATIVE_INFINITY;
+
+  /** Records `lease` as read at `nowMs`; the clock restarts only when the record differs from the last one seen. */
+  observe(lease: LeaseRecord, nowMs: number): void {
+    const text = recordText(lease);
+    if (text !== this.text) {
+      this.text = text;
+      this.observedAtMs = nowMs;
+    }
+    this.record = lease;
+  }
+
+  get holder(): string {
+    return this.record?.holderIdentity ?? '';
+  }
+
+  /** The holder's claim still stands: the record changed less than leaseDurationSeconds ago on our clock. */
+  isValid(nowMs: number): boolean {
+    const seconds = this.record?.leaseDurationSeconds;
+    if (seconds === undefined) return false;
+    return this.observedAtMs + seconds * 1000 > nowMs;
+  }
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -51,6 +93,7 @@ export class LeaderElector {
   private readonly leaseDurationMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
+  private readonly observed = new LeaseObservation();
   private leading = false;
   private running: Promise<void> | undefined;
 
@@ -105,34 +148,38 @@ export class LeaderElector {
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { api, namespace, name, identity } = this.opts;
     const timeoutMs = Math.max(this.retryPeriodMs, 1000);
-    const now = new Date(this.clock.now());
     const durationSeconds = Math.max(1, Math.ceil(this.leaseDurationMs / 1000));
     try {
       const lease = await withTimeout(api.getLease(namespace, name), timeoutMs, `get ${this.where}`);
+      const now = new Date(this.clock.now());
       if (lease === undefined) {
-        await withTimeout(
+        const created = await withTimeout(
           api.createLease({ namespace, name, holderIdentity: identity, leaseDurationSeconds: durationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 }),
           timeoutMs,
           `create ${this.where}`,
         );
+        this.observed.observe(created, this.clock.now());
         return true;
       }
-      const holder = lease.holderIdentity ?? '';
-      if (holder !== identity && holder !== '' && !leaseExpired(lease, now.getTime())) return false;
-      const takeover = holder !== identity;
-      await withTimeout(
+      this.observed.observe(lease, now.getTime());
+      const holder = this.observed.holder;
+      const mine = holder === identity;
+      if (!mine && holder !== '' && this.observed.isValid(now.getTime())) return false;
+      // renewTime and acquireTime are written for people reading the Lease; no replica decides on them.
+      const updated = await withTimeout(
         api.updateLease({
           ...lease,
           holderIdentity: identity,
           leaseDurationSeconds: durationSeconds,
           renewTime: now,
-          acquireTime: takeover ? now : (lease.acquireTime ?? now),
-          leaseTransitions: (lease.leaseTransitions ?? 0) + (takeover && holder !== '' ? 1 : 0),
+          acquireTime: mine ? (lease.acquireTime ?? now) : now,
+          leaseTransitions: (lease.leaseTransitions ?? 0) + (mine ? 0 : 1),
         }),
         timeoutMs,
         `update ${this.where}`,
       );
-      if (takeover && holder !== '') this.opts.logger.info('took over an expired lease', { lease: this.where, previousHolder: holder });
+      this.observed.observe(updated, this.clock.now());
+      if (!mine && holder !== '') this.opts.logger.info('took over a lease its holder stopped renewing', { lease: this.where, previousHolder: holder });
       return true;
     } catch (err) {
       // Someone else wrote first: not an error, just not us this round.
