@@ -11,14 +11,18 @@ const usage = `Usage: cifar-trainer pack --from SOURCE --out PREFIX [options]
 
 Packs CIFAR-10 into MXNet image RecordIO: writes PREFIX.rec and PREFIX.idx (like im2rec).
 SOURCE is any of: the official python version (cifar-10-batches-py/ or cifar-10-python.tar.gz),
-the official binary version (cifar-10-batches-bin/ or cifar-10-binary.tar.gz), or an image-folder
-tree <split>/<class>/*.jpg|png (a directory or a .tar.gz). PREFIX may be a local path or s3://bucket/key.
+the official binary version (cifar-10-batches-bin/ or cifar-10-binary.tar.gz), an image-folder
+tree <split>/<class>/*.jpg|png (a directory or a .tar.gz), a directory of class folders
+<class>/*.jpg|png (im2rec --recursive, ImageFolder), or an im2rec list FILE.lst with --root DIR
+(index<TAB>label[<TAB>label...]<TAB>path; keys and labels from the list). PREFIX may be a local
+path or s3://bucket/key.
 
 Options:
-  --split train|test       which split of the source (default train)
+  --split train|test       which split of the source (default train; class folders and lists are one split)
+  --root DIR               for a .lst source: the directory its image paths are relative to
   --encoding jpg|png|passthrough
                            jpg re-encodes with --quality (im2rec's default), png is lossless,
-                           passthrough stores the source files' bytes unchanged (image folders only)
+                           passthrough stores the source files' bytes unchanged (image files only)
                            (default jpg)
   --quality N              JPEG quality 1-100 (default 95)
   --shuffle                store records in a shuffled order (keys and ids stay the source index)
@@ -28,13 +32,14 @@ ${s3Flags.usage}`;
 
 export const packCommand: Command = {
   name: 'pack',
-  summary: "pack CIFAR-10 (python, binary or image folders) into RecordIO, like MXNet's im2rec",
+  summary: "pack CIFAR-10 (python, binary, image folders, class folders or an im2rec .lst) into RecordIO, like MXNet's im2rec",
   usage,
   async run(argv: string[], io: CommandIO): Promise<number> {
     const { values } = parseFlags('pack', argv, {
       from: { type: 'string' },
       out: { type: 'string' },
       split: { type: 'string' },
+      root: { type: 'string' },
       encoding: { type: 'string' },
       quality: { type: 'string' },
       shuffle: { type: 'boolean' },
@@ -48,6 +53,7 @@ export const packCommand: Command = {
       from: values.from,
       out: values.out.replace(/\.rec$/, ''),
       split: choiceFlag('split', values.split, ['train', 'test'] as const, 'train'),
+      ...(values.root !== undefined ? { root: values.root } : {}),
       encoding: choiceFlag('encoding', values.encoding, ENCODINGS, 'jpg'),
       quality: intFlag('quality', values.quality, 95, 1, 100),
       shuffle: values.shuffle ?? false,
@@ -57,7 +63,8 @@ export const packCommand: Command = {
       onProgress: progressReporter((line) => io.stderr.write(line), 'packed'),
     });
     io.stdout.write(`wrote ${result.records} records from ${result.sourceKind} source to ${result.recUri} and ${result.idxUri}\n`);
-    io.stdout.write(`labels: ${result.classNames.map((name, i) => `${i}=${printable(name)}`).join(' ')}\n`);
+    if (result.classNames.length > 0) io.stdout.write(`labels: ${result.classNames.map((name, i) => `${i}=${printable(name)}`).join(' ')}\n`);
+    else io.stdout.write('labels: as in the list\n');
     return 0;
   },
 };

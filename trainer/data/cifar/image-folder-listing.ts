@@ -55,6 +55,33 @@ export function splitRootDepth(paths: readonly (readonly string[])[]): 0 | 1 | u
 }
 
 /**
+ * Labels and orders a folder of class folders, `<class>/<file>` (no split level), as
+ * im2rec --recursive and torchvision's ImageFolder do: classes that hold images, sorted by
+ * name (byte order), files sorted within each class. Other files are counted as skipped.
+ */
+export function listClassFolders(files: readonly FolderFile[]): FolderListing {
+  const byClass = new Map<string, Map<string, string>>(); // class -> file name -> ref
+  let skipped = 0;
+  for (const file of files) {
+    if (file.parts.length !== 2 || !isImageFileName(file.parts[1])) {
+      skipped++;
+      continue;
+    }
+    const [cls, name] = file.parts;
+    let inClass = byClass.get(cls);
+    if (inClass === undefined) byClass.set(cls, (inClass = new Map()));
+    inClass.set(name, file.ref);
+  }
+  const classNames = byteOrder(byClass.keys());
+  const images: ListedImage[] = [];
+  classNames.forEach((cls, label) => {
+    const inClass = byClass.get(cls) as Map<string, string>;
+    for (const name of byteOrder(inClass.keys())) images.push({ ref: inClass.get(name) as string, name: `${cls}/${name}`, label });
+  });
+  return { classNames, images, skipped };
+}
+
+/**
  * Labels and orders an image folder as MXNet's im2rec does: class folders sorted by name
  * (byte order), files sorted within each class. Class names are the union over both
  * splits, so that train and test of one source agree on labels even if a class is empty

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { LocalFileSource } from '../../io/local-source.js';
 import { DataFormatError, UsageError } from '../../util/errors.js';
 import { inOrder } from './in-order.js';
-import { listImageFolder, splitRootDepth, SPLITS, type FolderFile, type FolderListing, type ListedImage } from './image-folder-listing.js';
+import { isImageFileName, listClassFolders, listImageFolder, splitRootDepth, SPLITS, type FolderFile, type FolderListing, type ListedImage } from './image-folder-listing.js';
 import { sniffImageFormat, type ImageSource, type LabeledImage, type Split } from './labeled-image.js';
 import type { DataLocation } from './named-files.js';
 import { listTar, memberPathParts, memberUri, scanTar } from './tar.js';
@@ -56,6 +56,34 @@ async function walkSplits(root: string): Promise<FolderFile[]> {
   return files;
 }
 
+/** Files at `<file>` and `<class>/<file>` below `root`; deeper directories are not searched. */
+async function walkClasses(root: string): Promise<FolderFile[]> {
+  const files: FolderFile[] = [];
+  for (const entry of await entriesOf(root)) {
+    const path = join(root, entry.name);
+    const kind = await kindOf(entry, path);
+    if (kind === 'file') files.push({ parts: [entry.name], ref: path });
+    if (kind !== 'dir') continue;
+    for (const file of await entriesOf(path)) {
+      const filePath = join(path, file.name);
+      if ((await kindOf(file, filePath)) === 'file') files.push({ parts: [entry.name, file.name], ref: filePath });
+    }
+  }
+  return files;
+}
+
+/** True when some subdirectory of `root` directly holds a .jpg/.jpeg/.png file. */
+export async function hasClassFolders(root: string): Promise<boolean> {
+  for (const entry of await entriesOf(root)) {
+    const path = join(root, entry.name);
+    if ((await kindOf(entry, path)) !== 'dir') continue;
+    for (const file of await entriesOf(path)) {
+      if (isImageFileName(file.name) && (await kindOf(file, join(path, file.name))) === 'file') return true;
+    }
+  }
+  return false;
+}
+
 function encodedImage(listed: ListedImage, index: number, bytes: Buffer, uri: string): LabeledImage {
   const format = sniffImageFormat(bytes);
   if (format === undefined) {
@@ -71,11 +99,8 @@ function source(uri: string, split: Split, listing: FolderListing, images: () =>
   return { kind: 'image-folder', uri, classNames: listing.classNames, count: listing.images.length, skipped: listing.skipped, images };
 }
 
-async function openDirectory(path: string, split: Split): Promise<ImageSource> {
-  const root = await findSplitRoot(path);
-  if (root === undefined) throw new UsageError(`${path}: not an image folder: no train/ or test/ directory`);
-  const listing = listImageFolder(await walkSplits(root), split);
-  return source(root, split, listing, async function* () {
+function listedImages(listing: FolderListing): () => AsyncIterable<LabeledImage> {
+  return async function* () {
     for (const [index, listed] of listing.images.entries()) {
       const file = new LocalFileSource(listed.ref);
       try {
@@ -84,7 +109,25 @@ async function openDirectory(path: string, split: Split): Promise<ImageSource> {
         await file.close();
       }
     }
-  });
+  };
+}
+
+async function openDirectory(path: string, split: Split): Promise<ImageSource> {
+  const root = await findSplitRoot(path);
+  if (root === undefined) throw new UsageError(`${path}: not an image folder: no train/ or test/ directory`);
+  const listing = listImageFolder(await walkSplits(root), split);
+  return source(root, split, listing, listedImages(listing));
+}
+
+/**
+ * Opens a directory of class folders, `<root>/<class>/*.jpg|jpeg|png`, the layout of
+ * im2rec --recursive and torchvision's ImageFolder: there is no split level, so the whole
+ * tree is one split. Labels follow the sorted class names; bytes pass through unchanged.
+ */
+export async function openClassFolders(root: string): Promise<ImageSource> {
+  const listing = listClassFolders(await walkClasses(root));
+  if (listing.images.length === 0) throw new UsageError(`${root}: no <class>/<image>.jpg|jpeg|png files`);
+  return { kind: 'class-folder', uri: root, classNames: listing.classNames, count: listing.images.length, skipped: listing.skipped, images: listedImages(listing) };
 }
 
 async function openArchive(path: string, split: Split): Promise<ImageSource> {

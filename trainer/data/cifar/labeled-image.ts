@@ -16,7 +16,8 @@ export interface LabeledImage {
   pixels?: { data: Uint8Array; width: number; height: number };
 }
 
-export type ImageSourceKind = 'python' | 'binary' | 'image-folder';
+/** 'image-folder': `<split>/<class>/<image>`; 'class-folder': `<class>/<image>` (im2rec --recursive, ImageFolder). */
+export type ImageSourceKind = 'python' | 'binary' | 'image-folder' | 'class-folder';
 
 /** A CIFAR-10 split opened from some layout; `images()` may be iterated more than once. */
 export interface ImageSource {

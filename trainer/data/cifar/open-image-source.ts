@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { LocalFileSource } from '../../io/local-source.js';
 import { UsageError } from '../../util/errors.js';
 import { BINARY_LAYOUT, BINARY_META_FILE, openBinaryBatches } from './binary-batches.js';
-import { findSplitRoot, openImageFolder } from './image-folder.js';
+import { findSplitRoot, hasClassFolders, openClassFolders, openImageFolder } from './image-folder.js';
 import { isImageFileName, SPLITS } from './image-folder-listing.js';
 import type { ImageSource, ImageSourceKind, Split } from './labeled-image.js';
 import type { DataLocation } from './named-files.js';
@@ -19,7 +19,8 @@ const PYTHON_FILES = new Set([...PYTHON_LAYOUT.train, PYTHON_LAYOUT.test, PYTHON
 const BINARY_FILES = new Set([...BINARY_LAYOUT.train, BINARY_LAYOUT.test, BINARY_META_FILE]);
 const EXPECTED =
   `expected ${PYTHON_DIR}/ (python version), ${BINARY_DIR}/ (binary version), ` +
-  'train|test/<class>/<image> folders, or one of those as a .tar or .tar.gz archive';
+  'train|test/<class>/<image> folders, or one of those as a .tar or .tar.gz archive; ' +
+  'or a directory of <class>/<image> folders';
 
 export interface DetectedLayout {
   kind: ImageSourceKind;
@@ -51,6 +52,8 @@ async function detectDirectory(path: string): Promise<DetectedLayout> {
   if (names.some((name) => BINARY_FILES.has(name))) return { kind: 'binary', location: { kind: 'dir', path } };
   if (names.some((name) => PYTHON_FILES.has(name))) return { kind: 'python', location: { kind: 'dir', path } };
   if ((await findSplitRoot(path)) !== undefined) return { kind: 'image-folder', location: { kind: 'dir', path } };
+  // Split folders win over class folders: a tree with train/ and test/ is never read as two classes.
+  if (await hasClassFolders(path)) return { kind: 'class-folder', location: { kind: 'dir', path } };
   throw new UsageError(`${path}: not a recognised CIFAR-10 source: ${EXPECTED}`);
 }
 
@@ -82,7 +85,8 @@ export async function detectLayout(from: string): Promise<DetectedLayout> {
 
 /**
  * Opens one split of CIFAR-10 in any of its layouts: the official python or binary
- * version (directory or archive), or an image-folder tree (directory or archive).
+ * version (directory or archive), an image-folder tree (directory or archive), or a
+ * directory of class folders (which is one split by itself).
  */
 export async function openImageSource(from: string, opts: { split: Split }): Promise<ImageSource> {
   const { kind, location } = await detectLayout(from);
@@ -93,5 +97,8 @@ export async function openImageSource(from: string, opts: { split: Split }): Pro
       return openBinaryBatches(location, opts.split);
     case 'image-folder':
       return openImageFolder(location, opts.split);
+    case 'class-folder':
+      // One split only: --split does not apply.
+      return openClassFolders(location.path);
   }
 }
