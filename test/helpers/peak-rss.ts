@@ -28,10 +28,14 @@ function vmHwm(pid: number): number {
   }
 }
 
+/** A child past this is killed at once: the test has failed, and the shared machine is spared. */
+const KILL_ABOVE_BYTES = 1536 * 1024 * 1024;
+
 /**
  * Runs `cifar-trainer ARGS` from source as its own process and reports its peak RSS: the
  * child writes getrusage's maxrss on exit, and /proc's VmHWM is sampled while it runs in
- * case it dies without an exit handler (an abort). Killed after `limitMs`.
+ * case it dies without an exit handler (an abort). Killed after `limitMs`, or as soon as
+ * its RSS passes 1.5 GB.
  */
 export async function runTrainerMeasured(args: string[], env: NodeJS.ProcessEnv = {}, limitMs = 120_000): Promise<MeasuredRun> {
   const dir = mkdtempSync(join(tmpdir(), 'peak-rss-'));
@@ -48,7 +52,9 @@ export async function runTrainerMeasured(args: string[], env: NodeJS.ProcessEnv 
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const sampler = setInterval(() => {
-    if (child.pid !== undefined) sampled = Math.max(sampled, vmHwm(child.pid));
+    if (child.pid === undefined) return;
+    sampled = Math.max(sampled, vmHwm(child.pid));
+    if (sampled > KILL_ABOVE_BYTES) child.kill('SIGKILL');
   }, 20);
   const killer = setTimeout(() => child.kill('SIGKILL'), limitMs);
   try {

@@ -4,13 +4,21 @@ import { randomBytes } from 'node:crypto';
 import type { ByteSink, ByteSource } from './byte-source.js';
 
 const STREAM_CHUNK_BYTES = 1 << 20;
+/**
+ * Largest length handed to one read(2) call: Node's binding takes a 32-bit length and
+ * aborts the process on a larger one, so a read of 2 GiB or more goes in pieces.
+ */
+export const MAX_READ_CALL_BYTES = 1 << 30;
 
 /** A local file as a ByteSource. The file handle is opened lazily and reused. */
 export class LocalFileSource implements ByteSource {
   readonly uri: string;
   private handle: Promise<FileHandle> | undefined;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    private readonly maxReadCallBytes = MAX_READ_CALL_BYTES,
+  ) {
     this.uri = path;
   }
 
@@ -32,7 +40,7 @@ export class LocalFileSource implements ByteSource {
     const buf = Buffer.allocUnsafe(length);
     let filled = 0;
     while (filled < length) {
-      const { bytesRead } = await fh.read(buf, filled, length - filled, offset + filled);
+      const { bytesRead } = await fh.read(buf, filled, Math.min(length - filled, this.maxReadCallBytes), offset + filled);
       if (bytesRead === 0) break;
       filled += bytesRead;
     }

@@ -1,4 +1,5 @@
 import { DataFormatError, UsageError } from '../../util/errors.js';
+import { DEFAULT_INPUT_LIMITS, type InputLimits } from '../limits.js';
 import type { ImageSource, LabeledImage, Split } from './labeled-image.js';
 import { openNamedFiles, type DataLocation } from './named-files.js';
 import { CIFAR_IMAGE_BYTES, CIFAR_SIDE, planarToHwc } from './planar.js';
@@ -59,8 +60,8 @@ export function parseBinaryBatch(bytes: Uint8Array, uri: string, classCount: num
  * the cifar-10-binary.tar.gz archive) for one split. Sizes are checked on opening, so a
  * truncated file fails before any image is used.
  */
-export async function openBinaryBatches(location: DataLocation, split: Split): Promise<ImageSource> {
-  const files = await openNamedFiles(location, [BINARY_META_FILE]);
+export async function openBinaryBatches(location: DataLocation, split: Split, limits: InputLimits = DEFAULT_INPUT_LIMITS): Promise<ImageSource> {
+  const files = await openNamedFiles(location, [BINARY_META_FILE], limits);
   const meta = files.preloaded.get(BINARY_META_FILE);
   if (meta === undefined) throw new UsageError(`${files.uri}: no ${BINARY_META_FILE}, so the class names are unknown`);
   const classNames = parseBinaryMeta(meta.bytes, meta.uri);

@@ -2,6 +2,8 @@ import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LocalFileSource } from '../../io/local-source.js';
+import { readWhole } from '../../io/read-whole.js';
+import { DEFAULT_INPUT_LIMITS, LIMIT_FLAGS, type InputLimits } from '../limits.js';
 import { DataFormatError, UsageError } from '../../util/errors.js';
 import { inOrder } from './in-order.js';
 import { isImageFileName, listClassFolders, listImageFolder, splitRootDepth, SPLITS, type FolderFile, type FolderListing, type ListedImage } from './image-folder-listing.js';
@@ -99,12 +101,17 @@ function source(uri: string, split: Split, listing: FolderListing, images: () =>
   return { kind: 'image-folder', uri, classNames: listing.classNames, count: listing.images.length, skipped: listing.skipped, images };
 }
 
-function listedImages(listing: FolderListing): () => AsyncIterable<LabeledImage> {
+/** An archive of images: members are images, so the image size limit bounds each. */
+function tarLimits(limits: InputLimits) {
+  return { maxMemberBytes: limits.maxImageBytes, maxArchiveBytes: limits.maxArchiveBytes, memberFlag: LIMIT_FLAGS.maxImageBytes };
+}
+
+function listedImages(listing: FolderListing, limits: InputLimits): () => AsyncIterable<LabeledImage> {
   return async function* () {
     for (const [index, listed] of listing.images.entries()) {
       const file = new LocalFileSource(listed.ref);
       try {
-        yield encodedImage(listed, index, await file.read(0, await file.size()), listed.ref);
+        yield encodedImage(listed, index, await readWhole(file, limits.maxImageBytes, LIMIT_FLAGS.maxImageBytes), listed.ref);
       } finally {
         await file.close();
       }
@@ -112,11 +119,11 @@ function listedImages(listing: FolderListing): () => AsyncIterable<LabeledImage>
   };
 }
 
-async function openDirectory(path: string, split: Split): Promise<ImageSource> {
+async function openDirectory(path: string, split: Split, limits: InputLimits): Promise<ImageSource> {
   const root = await findSplitRoot(path);
   if (root === undefined) throw new UsageError(`${path}: not an image folder: no train/ or test/ directory`);
   const listing = listImageFolder(await walkSplits(root), split);
-  return source(root, split, listing, listedImages(listing));
+  return source(root, split, listing, listedImages(listing, limits));
 }
 
 /**
@@ -124,17 +131,17 @@ async function openDirectory(path: string, split: Split): Promise<ImageSource> {
  * im2rec --recursive and torchvision's ImageFolder: there is no split level, so the whole
  * tree is one split. Labels follow the sorted class names; bytes pass through unchanged.
  */
-export async function openClassFolders(root: string): Promise<ImageSource> {
+export async function openClassFolders(root: string, limits: InputLimits = DEFAULT_INPUT_LIMITS): Promise<ImageSource> {
   const listing = listClassFolders(await walkClasses(root));
   if (listing.images.length === 0) throw new UsageError(`${root}: no <class>/<image>.jpg|jpeg|png files`);
-  return { kind: 'class-folder', uri: root, classNames: listing.classNames, count: listing.images.length, skipped: listing.skipped, images: listedImages(listing) };
+  return { kind: 'class-folder', uri: root, classNames: listing.classNames, count: listing.images.length, skipped: listing.skipped, images: listedImages(listing, limits) };
 }
 
-async function openArchive(path: string, split: Split): Promise<ImageSource> {
+async function openArchive(path: string, split: Split, limits: InputLimits): Promise<ImageSource> {
   const archive = new LocalFileSource(path);
   const members: FolderFile[] = [];
   try {
-    for await (const entry of listTar(archive)) members.push({ parts: memberPathParts(entry.name), ref: entry.name });
+    for await (const entry of listTar(archive, tarLimits(limits))) members.push({ parts: memberPathParts(entry.name), ref: entry.name });
   } finally {
     await archive.close();
   }
@@ -148,7 +155,7 @@ async function openArchive(path: string, split: Split): Promise<ImageSource> {
   return source(path, split, listing, async function* () {
     const reading = new LocalFileSource(path);
     try {
-      const ordered = inOrder(scanTar(reading, (e) => position.has(e.name)), {
+      const ordered = inOrder(scanTar(reading, (e) => position.has(e.name), tarLimits(limits)), {
         position: (m) => (m.bytes === undefined ? undefined : position.get(m.entry.name)),
         total: listing.images.length,
         missing: (i) => new DataFormatError(path, undefined, `member ${listing.images[i].ref} not found on reading the archive again`),
@@ -171,6 +178,6 @@ async function openArchive(path: string, split: Split): Promise<ImageSource> {
  * sorted class folder names and images come in sorted order; their bytes are passed
  * through unchanged, with the format taken from the magic bytes.
  */
-export async function openImageFolder(location: DataLocation, split: Split): Promise<ImageSource> {
-  return location.kind === 'dir' ? openDirectory(location.path, split) : openArchive(location.path, split);
+export async function openImageFolder(location: DataLocation, split: Split, limits: InputLimits = DEFAULT_INPUT_LIMITS): Promise<ImageSource> {
+  return location.kind === 'dir' ? openDirectory(location.path, split, limits) : openArchive(location.path, split, limits);
 }

@@ -1,7 +1,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LocalFileSource } from '../../io/local-source.js';
+import { readWhole } from '../../io/read-whole.js';
 import { DataFormatError } from '../../util/errors.js';
+import { DEFAULT_INPUT_LIMITS, LIMIT_FLAGS, type InputLimits } from '../limits.js';
 import { inOrder } from './in-order.js';
 import { memberPathParts, memberUri, scanTar } from './tar.js';
 
@@ -35,21 +37,24 @@ export interface NamedFileSet {
   read(names: readonly string[]): AsyncGenerator<NamedFile>;
 }
 
-/** Opens a directory or archive of flat data files; files named in `preload` are read at once. */
-export async function openNamedFiles(location: DataLocation, preload: readonly string[] = []): Promise<NamedFileSet> {
-  return location.kind === 'dir' ? openDir(location.path, preload) : openArchive(location.path, preload);
+/**
+ * Opens a directory or archive of flat data files; files named in `preload` are read at
+ * once. Each file is read whole, so none may be larger than `limits.maxFileBytes`.
+ */
+export async function openNamedFiles(location: DataLocation, preload: readonly string[] = [], limits: InputLimits = DEFAULT_INPUT_LIMITS): Promise<NamedFileSet> {
+  return location.kind === 'dir' ? openDir(location.path, preload, limits) : openArchive(location.path, preload, limits);
 }
 
-async function readLocal(path: string): Promise<Buffer> {
+async function readLocal(path: string, limits: InputLimits): Promise<Buffer> {
   const source = new LocalFileSource(path);
   try {
-    return await source.read(0, await source.size());
+    return await readWhole(source, limits.maxFileBytes, LIMIT_FLAGS.maxFileBytes);
   } finally {
     await source.close();
   }
 }
 
-async function openDir(dir: string, preload: readonly string[]): Promise<NamedFileSet> {
+async function openDir(dir: string, preload: readonly string[], limits: InputLimits): Promise<NamedFileSet> {
   const entries = await readdir(dir, { withFileTypes: true });
   const sizes = new Map<string, number>();
   for (const entry of entries) {
@@ -58,7 +63,7 @@ async function openDir(dir: string, preload: readonly string[]): Promise<NamedFi
   const uriOf = (name: string): string => join(dir, name);
   const preloaded = new Map<string, NamedFile>();
   for (const name of preload) {
-    if (sizes.has(name)) preloaded.set(name, { name, uri: uriOf(name), bytes: await readLocal(uriOf(name)) });
+    if (sizes.has(name)) preloaded.set(name, { name, uri: uriOf(name), bytes: await readLocal(uriOf(name), limits) });
   }
   return {
     uri: dir,
@@ -67,7 +72,7 @@ async function openDir(dir: string, preload: readonly string[]): Promise<NamedFi
     preloaded,
     uriOf,
     async *read(names) {
-      for (const name of names) yield { name, uri: uriOf(name), bytes: await readLocal(uriOf(name)) };
+      for (const name of names) yield { name, uri: uriOf(name), bytes: await readLocal(uriOf(name), limits) };
     },
   };
 }
@@ -78,7 +83,8 @@ function flatName(memberName: string): string | undefined {
   return parts.length === 1 || parts.length === 2 ? parts[parts.length - 1] : undefined;
 }
 
-async function openArchive(path: string, preload: readonly string[]): Promise<NamedFileSet> {
+async function openArchive(path: string, preload: readonly string[], limits: InputLimits): Promise<NamedFileSet> {
+  const tarLimits = { maxMemberBytes: limits.maxFileBytes, maxArchiveBytes: limits.maxArchiveBytes, memberFlag: LIMIT_FLAGS.maxFileBytes };
   const source = new LocalFileSource(path);
   const members = new Map<string, string>(); // base name -> member name
   const sizes = new Map<string, number>();
@@ -86,7 +92,7 @@ async function openArchive(path: string, preload: readonly string[]): Promise<Na
   const uriOf = (name: string): string => memberUri(path, members.get(name) ?? name);
   try {
     const wanted = (name: string | undefined): boolean => name !== undefined && preload.includes(name);
-    for await (const { entry, bytes } of scanTar(source, (e) => wanted(flatName(e.name)))) {
+    for await (const { entry, bytes } of scanTar(source, (e) => wanted(flatName(e.name)), tarLimits)) {
       const name = flatName(entry.name);
       if (name === undefined) continue;
       const previous = members.get(name);
@@ -110,7 +116,7 @@ async function openArchive(path: string, preload: readonly string[]): Promise<Na
       const position = new Map(names.map((name, i) => [members.get(name) ?? name, i]));
       const reading = new LocalFileSource(path);
       try {
-        const ordered = inOrder(scanTar(reading, (e) => position.has(e.name)), {
+        const ordered = inOrder(scanTar(reading, (e) => position.has(e.name), tarLimits), {
           position: (m) => (m.bytes === undefined ? undefined : position.get(m.entry.name)),
           total: names.length,
           missing: (i) => new DataFormatError(path, undefined, `no member named ${names[i]}`),

@@ -9,6 +9,7 @@ import type { ImageSource, ImageSourceKind, Split } from './labeled-image.js';
 import type { DataLocation } from './named-files.js';
 import { PYTHON_LAYOUT, PYTHON_META_FILE, openPythonBatches } from './python-batches.js';
 import { listTar, memberPathParts } from './tar.js';
+import type { InputLimits } from '../limits.js';
 
 export const PYTHON_DIR = 'cifar-10-batches-py';
 export const BINARY_DIR = 'cifar-10-batches-bin';
@@ -88,17 +89,17 @@ export async function detectLayout(from: string): Promise<DetectedLayout> {
  * version (directory or archive), an image-folder tree (directory or archive), or a
  * directory of class folders (which is one split by itself).
  */
-export async function openImageSource(from: string, opts: { split: Split }): Promise<ImageSource> {
+export async function openImageSource(from: string, opts: { split: Split; limits?: InputLimits }): Promise<ImageSource> {
   const { kind, location } = await detectLayout(from);
   switch (kind) {
     case 'python':
-      return openPythonBatches(location, opts.split);
+      return openPythonBatches(location, opts.split, opts.limits);
     case 'binary':
-      return openBinaryBatches(location, opts.split);
+      return openBinaryBatches(location, opts.split, opts.limits);
     case 'image-folder':
-      return openImageFolder(location, opts.split);
+      return openImageFolder(location, opts.split, opts.limits);
     case 'class-folder':
       // One split only: --split does not apply.
-      return openClassFolders(location.path);
+      return openClassFolders(location.path, opts.limits);
   }
 }

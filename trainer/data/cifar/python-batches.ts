@@ -1,4 +1,5 @@
 import { DataFormatError, UsageError } from '../../util/errors.js';
+import { DEFAULT_INPUT_LIMITS, type InputLimits } from '../limits.js';
 import type { ImageSource, LabeledImage, Split } from './labeled-image.js';
 import { openNamedFiles, type DataLocation } from './named-files.js';
 import { CIFAR_IMAGE_BYTES, CIFAR_SIDE, planarToHwc } from './planar.js';
@@ -82,8 +83,8 @@ export function parsePythonBatch(bytes: Buffer, uri: string, classCount: number)
  * cifar-10-python.tar.gz archive) for one split. Batches are read one at a time when the
  * images are iterated.
  */
-export async function openPythonBatches(location: DataLocation, split: Split): Promise<ImageSource> {
-  const files = await openNamedFiles(location, [PYTHON_META_FILE]);
+export async function openPythonBatches(location: DataLocation, split: Split, limits: InputLimits = DEFAULT_INPUT_LIMITS): Promise<ImageSource> {
+  const files = await openNamedFiles(location, [PYTHON_META_FILE], limits);
   const meta = files.preloaded.get(PYTHON_META_FILE);
   if (meta === undefined) throw new UsageError(`${files.uri}: no ${PYTHON_META_FILE}, so the class names are unknown`);
   const classNames = parsePythonMeta(meta.bytes, meta.uri);

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { ByteSource } from '../../io/byte-source.js';
 import { DataFormatError } from '../../util/errors.js';
+import { DEFAULT_INPUT_LIMITS, LIMIT_FLAGS } from '../limits.js';
 import { ChunkReader } from './chunk-reader.js';
 import { TAR_BLOCK, isZeroBlock, parsePaxRecords, parseTarHeader, tarPadding } from './tar-header.js';
 
@@ -18,14 +19,26 @@ export interface TarMember extends TarEntry {
   bytes: Buffer;
 }
 
-export interface ReadTarOptions {
-  /** Which members to read; the data of the others is skipped without being kept. */
-  select?: (entry: TarEntry) => boolean;
-  /** Largest member that will be read into memory (default 1 GiB). */
-  maxMemberBytes?: number;
+/** Bounds on what an archive may make us read and hold. */
+export interface TarLimits {
+  /** Largest member that will be read into memory; a larger one is an error before any of it is read. */
+  maxMemberBytes: number;
+  /** The uncompressed tar stream may not go past this many bytes (a gzip bomb stops here). */
+  maxArchiveBytes: number;
+  /** The flag that sets maxMemberBytes, named in errors. */
+  memberFlag?: string;
 }
 
-const DEFAULT_MAX_MEMBER_BYTES = 1 << 30;
+export interface ReadTarOptions extends Partial<TarLimits> {
+  /** Which members to read; the data of the others is skipped without being kept. */
+  select?: (entry: TarEntry) => boolean;
+}
+
+const DEFAULT_TAR_LIMITS: TarLimits = {
+  maxMemberBytes: DEFAULT_INPUT_LIMITS.maxFileBytes,
+  maxArchiveBytes: DEFAULT_INPUT_LIMITS.maxArchiveBytes,
+  memberFlag: LIMIT_FLAGS.maxFileBytes,
+};
 // GNU long names and pax headers are metadata: a huge one means a corrupt archive.
 const MAX_METADATA_BYTES = 1 << 20;
 const GUNZIP_CHUNK_BYTES = 256 * 1024;
@@ -68,14 +81,25 @@ function isZlibError(err: unknown): err is Error {
  * Walks a .tar or .tar.gz archive's headers in order, yielding each regular file;
  * `wantBytes` decides per member whether its data is read (into a fresh buffer) or
  * skipped, so one pass can both list an archive and read a few members. Memory is bounded
- * by the largest member read plus one decompression chunk.
+ * by the largest member read plus one decompression chunk; work is bounded by the
+ * archive limit, checked against each member's declared size before it is read or skipped.
  */
 export async function* scanTar(
   source: ByteSource,
   wantBytes: (entry: TarEntry) => boolean,
-  maxMemberBytes = DEFAULT_MAX_MEMBER_BYTES,
+  limits: Partial<TarLimits> = {},
 ): AsyncGenerator<{ entry: TarEntry; bytes: Buffer | undefined }> {
+  const { maxMemberBytes, maxArchiveBytes, memberFlag } = { ...DEFAULT_TAR_LIMITS, ...limits };
   const uri = source.uri;
+  const overArchive = (at: number, size: number): void => {
+    if (at + size > maxArchiveBytes) {
+      throw new DataFormatError(
+        uri,
+        at,
+        `archive goes past the limit of ${maxArchiveBytes} uncompressed bytes (${LIMIT_FLAGS.maxArchiveBytes}): a member here declares ${size} bytes`,
+      );
+    }
+  };
   const stream = await openTarStream(source);
   const reader = new ChunkReader(stream.chunks);
   try {
@@ -93,6 +117,7 @@ export async function* scanTar(
       const header = parseTarHeader(block, uri, headerOffset);
       entryOffset ??= headerOffset;
       const dataOffset = reader.offset;
+      overArchive(dataOffset, header.size);
 
       if (header.type === 'L' || header.type === 'x') {
         const size = header.size;
@@ -117,6 +142,7 @@ export async function* scanTar(
       }
 
       const size = pax.size ?? header.size;
+      overArchive(dataOffset, size);
       const name = pax.path ?? longName ?? header.name;
       const entry: TarEntry = { name, size, offset: entryOffset };
       longName = undefined;
@@ -132,7 +158,7 @@ export async function* scanTar(
       let bytes: Buffer | undefined;
       if (wantBytes(entry)) {
         if (size > maxMemberBytes) {
-          throw new DataFormatError(uri, headerOffset, `member "${name}" is ${size} bytes, over the ${maxMemberBytes}-byte limit`);
+          throw new DataFormatError(uri, headerOffset, `member "${name}" is ${size} bytes, over the limit of ${maxMemberBytes} bytes${memberFlag ? ` (${memberFlag})` : ''}`);
         }
         // A fresh copy: a view would pin the whole decompressed chunk for as long as the member lives.
         const view = reader.viewNow(size);
@@ -178,15 +204,15 @@ function truncated(uri: string, dataOffset: number, name: string, size: number, 
  * archive and the offset in the uncompressed tar stream.
  */
 export async function* readTar(source: ByteSource, opts: ReadTarOptions = {}): AsyncGenerator<TarMember> {
-  const select = opts.select ?? (() => true);
-  for await (const { entry, bytes } of scanTar(source, select, opts.maxMemberBytes ?? DEFAULT_MAX_MEMBER_BYTES)) {
+  const { select = () => true, ...limits } = opts;
+  for await (const { entry, bytes } of scanTar(source, select, limits)) {
     if (bytes !== undefined) yield { ...entry, bytes };
   }
 }
 
 /** Lists the regular files of a .tar or .tar.gz archive without reading their data. Stop early by breaking out. */
-export async function* listTar(source: ByteSource): AsyncGenerator<TarEntry> {
-  for await (const { entry } of scanTar(source, () => false, 0)) yield entry;
+export async function* listTar(source: ByteSource, limits: Partial<TarLimits> = {}): AsyncGenerator<TarEntry> {
+  for await (const { entry } of scanTar(source, () => false, { ...limits, maxMemberBytes: 0 })) yield entry;
 }
 
 /** A member path split into its components, without empty and "." components (so "./a//b" is ["a", "b"]). */
