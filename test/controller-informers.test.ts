@@ -5,7 +5,7 @@ import { Informers, ownerJobKey } from '../operator/controller/informers.js';
 import { silentLogger } from '../operator/observability/logger.js';
 import { ApiStatusError } from '../operator/controller/api-errors.js';
 import type { TeardownHost } from './helpers/apiserver.js';
-import { FakeClusterApi, testJob, waitFor } from './helpers/controller.js';
+import { FakeClusterApi, ManualClock, testJob, waitFor } from './helpers/controller.js';
 
 function ownedPod(name: string, jobName: string, jobUid: string, managed = true): Pod {
   return {
@@ -72,6 +72,27 @@ t.test('a watch that ends resumes; 410 Expired relists and reports what changed 
   t.ok(await waitFor(() => informers.caches.jobs.get('default/a') === undefined), 'relist drops the object deleted while the watch was down');
   t.ok(lost !== undefined);
   t.ok(keys.includes('default/a'), 'the vanished job is enqueued so reconcile sees it gone');
+});
+
+t.test('a watch that goes silent (a dropped connection) is abandoned after the idle timeout and the kind relisted', async (t) => {
+  const api = new FakeClusterApi();
+  api.put('CifarTrainingJob', testJob('quiet'));
+  const clock = new ManualClock();
+  const informers = new Informers({ api, logger: silentLogger, enqueue: () => undefined, clock, watchTimeoutSeconds: 60, watchIdleTimeoutMs: 90_000 });
+  informers.start();
+  t.teardown(() => informers.stop());
+  t.ok(await informers.waitForSync(2000), 'synced');
+  api.dropWatches();
+  api.put('CifarTrainingJob', testJob('missed'));
+  await new Promise((r) => setTimeout(r, 20));
+  t.equal(informers.caches.jobs.get('default/missed'), undefined, 'the dropped watch delivers nothing');
+  const lists = api.calls.length;
+  clock.advance(89_000);
+  await new Promise((r) => setTimeout(r, 20));
+  t.equal(informers.caches.jobs.get('default/missed'), undefined, 'nothing happens before the idle timeout');
+  clock.advance(2_000);
+  t.ok(await waitFor(() => informers.caches.jobs.get('default/missed') !== undefined, 5000), 'after the idle timeout the relist finds the object the dead watch missed');
+  t.equal(api.calls.length, lists, 'only reads: nothing was written');
 });
 
 t.test('list errors are retried with backoff until the cache syncs', async (t) => {

@@ -2,7 +2,7 @@ import t from 'tap';
 import type { Pod } from '../operator/api/k8s-types.js';
 import type { TrainingProgress } from '../operator/api/types.js';
 import { ApiStatusError } from '../operator/controller/api-errors.js';
-import { EventRecorder } from '../operator/controller/event-recorder.js';
+import { EventRecorder, eventName } from '../operator/controller/event-recorder.js';
 import { Informers } from '../operator/controller/informers.js';
 import type { ProgressSource, ProgressTarget } from '../operator/controller/progress.js';
 import { ConflictError, Reconciler } from '../operator/controller/reconciler.js';
@@ -178,6 +178,26 @@ t.test('a retryable failure restarts the gang: restarts counted, old pods delete
   t.ok(statusIndex >= 0 && statusIndex < deleteIndex, 'the decision is written before the failed pod is deleted');
 });
 
+t.test('a status write keeps the object the server returned: the next write does not conflict even before the watch catches up', async (t) => {
+  const api = new FakeClusterApi();
+  const informers = new Informers({ api, logger: silentLogger, enqueue: () => undefined });
+  informers.start();
+  t.teardown(() => informers.stop());
+  t.ok(await informers.waitForSync(2000));
+  api.put('CifarTrainingJob', testJob('kept', { runPolicy: { activeDeadlineSeconds: 10 } }));
+  t.ok(await waitFor(() => informers.caches.jobs.get('default/kept') !== undefined));
+  // From here the watch delivers nothing: only the reconciler's own writes can move the cache.
+  api.dropWatches();
+  let now = new Date('2025-01-01T00:00:00Z');
+  const reconciler = new Reconciler({ api, caches: informers.caches, events: new EventRecorder({ api, logger: silentLogger, instance: 'test' }), logger: silentLogger, now: () => now });
+  await reconciler.reconcile('default/kept');
+  t.equal(informers.caches.jobs.get('default/kept')?.status?.phase, 'Pending', 'the cache holds the written status');
+  t.equal(informers.caches.jobs.get('default/kept')?.metadata.resourceVersion, api.get('CifarTrainingJob', 'default', 'kept')?.metadata.resourceVersion, 'and its new resourceVersion');
+  now = new Date('2025-01-01T00:01:00Z');
+  await t.resolves(reconciler.reconcile('default/kept'), 'the second status write (deadline passed) does not conflict');
+  t.equal(api.get('CifarTrainingJob', 'default', 'kept')?.status?.phase, 'Failed');
+});
+
 t.test('the same event twice on one object bumps the count of one Event', async (t) => {
   const api = new FakeClusterApi();
   const recorder = new EventRecorder({ api, logger: silentLogger, instance: 'test' });
@@ -194,6 +214,20 @@ t.test('the same event twice on one object bumps the count of one Event', async 
   api.failNext('createEvent', new Error('API down'));
   await recorder.record(ref, { type: 'Normal', reason: 'Other', message: 'x' });
   t.pass('a failed Event write does not throw');
+});
+
+t.test('Event names stay valid names of at most 253 characters, whatever the object name', async (t) => {
+  const api = new FakeClusterApi();
+  const recorder = new EventRecorder({ api, logger: silentLogger, instance: 'test' });
+  const longest = `${'a'.repeat(61)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}`;
+  t.equal(longest.length, 253);
+  await recorder.record({ apiVersion: 'v1', kind: 'CifarTrainingJob', namespace: 'default', name: longest }, { type: 'Normal', reason: 'Running', message: 'x' });
+  const name = api.events[0]?.name ?? '';
+  t.ok(name.length <= 253, `${name.length} characters`);
+  t.match(name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'a DNS subdomain');
+  t.ok(name.startsWith('aaaa'), 'still starts with the object name');
+  t.equal(eventName('short', 'abc'), 'short.abc');
+  t.equal(eventName(`${'x'.repeat(245)}-.yyy`, '12345'), `${'x'.repeat(245)}.12345`, 'a cut ending in a separator is trimmed');
 });
 
 t.test('progress from rank 0 of a running job reaches status.progress, and the job is looked at again', async (t) => {

@@ -9,6 +9,19 @@ import { errorMessage, isNotFound } from './api-errors.js';
 import type { ClusterApi, ObjectReference } from './cluster-api.js';
 
 export const EVENT_COMPONENT = 'cifar-operator';
+/** Object names, Event names included, are DNS subdomains of at most 253 characters. */
+export const MAX_OBJECT_NAME = 253;
+
+/**
+ * `<object>.<unique suffix>`, like client-go's `<name>.<hex time>`, readable in `kubectl get
+ * events`. A long object name is cut so the whole stays a valid name of at most 253 characters.
+ */
+export function eventName(objectName: string, suffix: string): string {
+  const room = MAX_OBJECT_NAME - suffix.length - 1;
+  // A cut may end on '-' or '.'; every DNS label must end with a letter or digit.
+  const head = objectName.length <= room ? objectName : objectName.slice(0, room).replace(/[^a-z0-9]+$/, '');
+  return `${head}.${suffix}`;
+}
 
 export interface EventSpec {
   type: 'Normal' | 'Warning';
@@ -57,8 +70,7 @@ export class EventRecorder {
           if (!isNotFound(err)) throw err;
         }
       }
-      // Unique per occurrence, readable in `kubectl get events`, like client-go's <name>.<hex time>.
-      const name = `${object.name}.${now.getTime().toString(16)}${randomBytes(3).toString('hex')}`;
+      const name = eventName(object.name, `${now.getTime().toString(16)}${randomBytes(3).toString('hex')}`);
       await this.opts.api.createEvent({
         namespace: object.namespace,
         name,

@@ -49,6 +49,7 @@ export interface InformerOptions {
   enqueue: (key: string) => void;
   clock?: Clock;
   watchTimeoutSeconds?: number;
+  watchIdleTimeoutMs?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
 }
@@ -97,6 +98,7 @@ export class Informers {
         logger: opts.logger,
         ...(opts.clock === undefined ? {} : { clock: opts.clock }),
         ...(opts.watchTimeoutSeconds === undefined ? {} : { watchTimeoutSeconds: opts.watchTimeoutSeconds }),
+        ...(opts.watchIdleTimeoutMs === undefined ? {} : { watchIdleTimeoutMs: opts.watchIdleTimeoutMs }),
         ...(opts.backoffInitialMs === undefined ? {} : { backoffInitialMs: opts.backoffInitialMs }),
         ...(opts.backoffMaxMs === undefined ? {} : { backoffMaxMs: opts.backoffMaxMs }),
       });

@@ -136,13 +136,7 @@ export class Reconciler {
     });
 
     if (!sameStatus(job.status, plan.status)) {
-      try {
-        await api.replaceJobStatus({ ...job, status: plan.status });
-      } catch (err) {
-        if (isConflict(err)) throw new ConflictError(`CifarTrainingJob ${key}: status update conflicted (the cached copy is stale); retrying`);
-        if (isNotFound(err)) return {};
-        throw err;
-      }
+      if ((await this.writeStatus(key, job, plan.status)) === undefined) return {};
       this.opts.metrics?.observeStatusWrite(job.status, plan.status);
       if (plan.status.phase !== job.status?.phase) log.info('phase changed', { from: job.status?.phase ?? '', to: plan.status.phase ?? '' });
     }
@@ -166,6 +160,26 @@ export class Reconciler {
       requeueAfterMs = Math.min(requeueAfterMs ?? interval, interval);
     }
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
+  }
+
+  /**
+   * PUT on the status subresource. The object the server returns (with its new
+   * resourceVersion) replaces the cached copy, unless the watch has already moved the cache
+   * on, so the next write does not start from a version the server has left behind (a 409).
+   * Returns undefined when the job is gone.
+   */
+  private async writeStatus(key: string, job: CifarTrainingJob, status: CifarTrainingJobStatus): Promise<CifarTrainingJob | undefined> {
+    let written: CifarTrainingJob;
+    try {
+      written = await this.opts.api.replaceJobStatus({ ...job, status });
+    } catch (err) {
+      if (isConflict(err)) throw new ConflictError(`CifarTrainingJob ${key}: status update conflicted (the cached copy is stale); retrying`);
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    const cached = this.opts.caches.jobs.get(key);
+    if (cached !== undefined && cached.metadata.resourceVersion === job.metadata.resourceVersion) this.opts.caches.jobs.upsert(written);
+    return written;
   }
 
   /** Rank 0's last report, for a running job whose rank 0 of the current attempt has an IP. */

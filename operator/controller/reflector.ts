@@ -3,11 +3,15 @@
  * resourceVersion, resuming from the last seen version when a stream ends; relist on
  * 410 Expired; back off exponentially (capped) after errors. Handlers see every change,
  * including those a relist discovers.
+ *
+ * A watch that stays silent longer than the server could keep it open (its timeoutSeconds
+ * plus a margin) is a connection dropped without a FIN, e.g. by a NAT or a load balancer:
+ * the reflector abandons it and relists, since events may have been lost with it.
  */
 import type { Logger } from '../observability/logger.js';
 import { errorMessage } from './api-errors.js';
 import type { ClusterApi, ListOptions, WatchEvent, WatchStream, WatchedKind, WatchedKinds } from './cluster-api.js';
-import { sleep, systemClock, type Clock } from './clock.js';
+import { sleep, systemClock, type Clock, type Timer } from './clock.js';
 import { objectKey, type ObjectStore } from './object-store.js';
 
 export interface ChangeHandler<T> {
@@ -26,11 +30,16 @@ export interface ReflectorOptions<K extends WatchedKind> {
   clock?: Clock;
   /** Server-side watch timeout; streams are renewed after it, as client-go does. Default 300. */
   watchTimeoutSeconds?: number;
+  /** A stream with no event (bookmarks included) for this long is abandoned and the kind relisted. Default: watchTimeoutSeconds + 30 s. */
+  watchIdleTimeoutMs?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
 }
 
 class WatchExpired extends Error {}
+
+/** The stream went silent for longer than the server could have kept it open. */
+class WatchIdle extends Error {}
 
 export class Reflector<K extends WatchedKind> {
   private readonly abort = new AbortController();
@@ -74,6 +83,10 @@ export class Reflector<K extends WatchedKind> {
           this.opts.logger.info('watch expired; relisting', { kind: this.opts.kind, resourceVersion: this.lastResourceVersion });
           continue;
         }
+        if (err instanceof WatchIdle) {
+          this.opts.logger.warn('watch silent for too long; relisting', { kind: this.opts.kind, err: err.message });
+          continue;
+        }
         const delay = Math.min(max, initial * 2 ** failures);
         failures++;
         this.opts.logger.warn('list/watch failed; retrying', { kind: this.opts.kind, err: errorMessage(err), retryInMs: delay });
@@ -98,14 +111,26 @@ export class Reflector<K extends WatchedKind> {
   /** One watch stream, from the last seen resourceVersion to its end. */
   private async watchOnce(): Promise<void> {
     const { api, kind } = this.opts;
+    const clock = this.opts.clock ?? systemClock;
+    const timeoutSeconds = this.opts.watchTimeoutSeconds ?? 300;
+    const idleMs = this.opts.watchIdleTimeoutMs ?? (timeoutSeconds + 30) * 1000;
     let expired: WatchExpired | undefined;
     let failure: Error | undefined;
+    let idle: WatchIdle | undefined;
     // Events can arrive before watch() resolves, so the callback reaches the stream through a holder.
     const holder: { stream?: WatchStream } = {};
-    const stream = await api.watch(
-      kind,
-      { ...this.opts.list, resourceVersion: this.lastResourceVersion, timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300 },
-      (event) => {
+    let idleTimer: Timer | undefined;
+    const armIdleTimer = (): void => {
+      idleTimer?.cancel();
+      idleTimer = clock.schedule(() => {
+        idle = new WatchIdle(`no event for ${Math.round(idleMs / 1000)} s (watch timeoutSeconds ${timeoutSeconds})`);
+        holder.stream?.stop();
+      }, idleMs);
+    };
+    armIdleTimer();
+    try {
+      const stream = await api.watch(kind, { ...this.opts.list, resourceVersion: this.lastResourceVersion, timeoutSeconds }, (event) => {
+        armIdleTimer();
         if (event.type === 'ERROR') {
           if (event.code === 410) expired = new WatchExpired(event.message);
           else failure = new Error(`watch ${kind}: ${event.code} ${event.reason} ${event.message}`);
@@ -113,15 +138,18 @@ export class Reflector<K extends WatchedKind> {
           return;
         }
         this.apply(event);
-      },
-    );
-    holder.stream = stream;
-    this.stream = stream;
-    // An ERROR or stop() may have come before the stream object did.
-    if (this.stopped || expired !== undefined || failure !== undefined) stream.stop();
-    await stream.done;
+      });
+      holder.stream = stream;
+      this.stream = stream;
+      // An ERROR, an idle timeout or stop() may have come before the stream object did.
+      if (this.stopped || expired !== undefined || failure !== undefined || idle !== undefined) stream.stop();
+      await stream.done;
+    } finally {
+      idleTimer?.cancel();
+    }
     if (expired !== undefined) throw expired;
     if (failure !== undefined) throw failure;
+    if (idle !== undefined) throw idle;
   }
 
   private apply(event: Exclude<WatchEvent<WatchedKinds[K]>, { type: 'ERROR' }>): void {

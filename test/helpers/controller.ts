@@ -154,6 +154,11 @@ export class FakeClusterApi implements ClusterApi {
     for (const w of [...this.watchers]) w.stop();
   }
 
+  /** Forgets every open watch without ending it, as a connection dropped without a FIN: its client hears nothing more. */
+  dropWatches(): void {
+    this.watchers.clear();
+  }
+
   /** Sends an ERROR event (e.g. 410 Expired) to every open watch of `kind`. */
   expireWatches(kind: WatchedKind): void {
     for (const w of [...this.watchers]) if (w.kind === kind) w.onEvent({ type: 'ERROR', code: 410, reason: 'Expired', message: 'too old resource version' });
