@@ -44,6 +44,7 @@ function resourceEntries(t: ResourceType): JsonObject[] {
   if (t.categories.length > 0) main.categories = t.categories;
   const entries = [main];
   if (t.statusSubresource) entries.push({ name: `${t.plural}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] });
+  for (const sub of t.subresources ?? []) entries.push({ name: `${t.plural}/${sub.name}`, singularName: '', namespaced: t.namespaced, kind: sub.kind, verbs: sub.verbs });
   return entries;
 }
 

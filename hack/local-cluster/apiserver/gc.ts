@@ -1,5 +1,25 @@
+/**
+ * The controllers of kube-controller-manager that deletion depends on, run in-process:
+ *
+ * - the garbage collector (pkg/controller/garbagecollector, documented in
+ *   https://kubernetes.io/docs/concepts/architecture/garbage-collection/): a dependent
+ *   whose owners are all gone is deleted (Background); an owner deleted with Foreground
+ *   carries the `foregroundDeletion` finalizer until every dependent whose reference has
+ *   `blockOwnerDeletion: true` is gone, its dependents being deleted first; an owner
+ *   deleted with Orphan carries the `orphan` finalizer until its dependents no longer
+ *   reference it. References to owners that still exist but are not going away are kept.
+ * - the namespace controller (pkg/controller/namespace): a Terminating namespace's
+ *   contents are deleted (pods gracefully), then the namespace itself.
+ *
+ * Sweeps run on a later tick after a relevant change, so a DELETE returns before its
+ * dependents go, as with the real, asynchronous controllers.
+ */
+import { FINALIZER_FOREGROUND, FINALIZER_ORPHAN, type PropagationPolicy } from './deletion.js';
 import { getArray, getObject, getString, isObject, type JsonObject } from './json.js';
-import type { Store, StoreEvent } from './store.js';
+import type { Operations } from './operations.js';
+import { storageKey, type ResourceType } from './resource-registry.js';
+import { ApiError } from './status.js';
+import type { StoreEvent } from './store.js';
 
 export interface Collector {
   /** Resolves once no sweep is pending: tests and shutdown wait on it. */
@@ -9,42 +29,164 @@ export interface Collector {
 
 const NAMESPACE_KEY = '/namespaces';
 
-function ownerUids(obj: JsonObject): string[] {
-  return (getArray(getObject(obj, 'metadata'), 'ownerReferences') ?? []).filter(isObject).map((r) => getString(r, 'uid') ?? '');
+interface OwnerRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  blockOwnerDeletion: boolean;
 }
 
-/**
- * Background garbage collection, as kube-controller-manager does it: after a deletion,
- * objects whose owners are all gone are deleted (which cascades), and a deleted
- * namespace takes its contents with it. Sweeps run on a later tick, so a delete returns
- * before its dependents go, like the real Background propagation.
- */
-export function startGarbageCollector(store: Store, deleteObject: (key: string, namespace: string, name: string) => void): Collector {
+interface Entry {
+  key: string;
+  object: JsonObject;
+}
+
+function metaOf(o: JsonObject): JsonObject {
+  return getObject(o, 'metadata') ?? {};
+}
+
+function refsOf(o: JsonObject): OwnerRef[] {
+  return (getArray(metaOf(o), 'ownerReferences') ?? []).filter(isObject).map((r) => ({
+    apiVersion: getString(r, 'apiVersion') ?? '',
+    kind: getString(r, 'kind') ?? '',
+    name: getString(r, 'name') ?? '',
+    uid: getString(r, 'uid') ?? '',
+    blockOwnerDeletion: r.blockOwnerDeletion === true,
+  }));
+}
+
+function finalizers(o: JsonObject): string[] {
+  return (getArray(metaOf(o), 'finalizers') ?? []).filter((f): f is string => typeof f === 'string');
+}
+
+function deleting(o: JsonObject): boolean {
+  return typeof metaOf(o).deletionTimestamp === 'string';
+}
+
+/** Changes the garbage collector or the namespace controller has to look at. */
+function relevant(ev: StoreEvent): boolean {
+  if (ev.type === 'DELETED') return true;
+  if (deleting(ev.object) || (ev.previous !== undefined && deleting(ev.previous))) return true;
+  return ev.type === 'ADDED' && refsOf(ev.object).length > 0;
+}
+
+export function startGarbageCollector(ops: Operations, typeForKey: (key: string) => ResourceType | undefined, log: (line: string) => void = () => undefined): Collector {
+  const store = ops.store;
   let pending: Promise<void> | undefined;
   let stopped = false;
 
-  const sweep = () => {
-    pending = undefined;
-    if (stopped) return;
-    const uids = new Set<string>();
-    const live = new Set<string>();
-    const all = [...store.entries()];
-    for (const { key, object } of all) {
-      const meta = getObject(object, 'metadata');
-      uids.add(getString(meta, 'uid') ?? '');
-      if (key === NAMESPACE_KEY) live.add(getString(meta, 'name') ?? '');
-    }
-    for (const { key, object } of all) {
-      const meta = getObject(object, 'metadata');
-      const namespace = getString(meta, 'namespace') ?? '';
-      const owners = ownerUids(object);
-      const orphanedByNamespace = namespace !== '' && !live.has(namespace);
-      const ownersGone = owners.length > 0 && owners.every((u) => !uids.has(u));
-      if (orphanedByNamespace || ownersGone) deleteObject(key, namespace, getString(meta, 'name') ?? '');
+  const where = (e: Entry): string => {
+    const ns = getString(metaOf(e.object), 'namespace');
+    return `${e.key} ${ns ? `${ns}/` : ''}${getString(metaOf(e.object), 'name') ?? ''}`;
+  };
+
+  /** Deletes through the API semantics (graceful pods, finalizers), tolerating a race with others. */
+  const remove = (e: Entry, policy: PropagationPolicy): void => {
+    const t = typeForKey(e.key);
+    if (!t) return;
+    const meta = metaOf(e.object);
+    try {
+      ops.remove(t, getString(meta, 'namespace') ?? '', getString(meta, 'name') ?? '', { dryRun: false, propagationPolicy: policy, preconditions: { uid: getString(meta, 'uid') ?? '' } });
+      log(`gc: deleted ${where(e)} (${policy})`);
+    } catch (err) {
+      if (!(err instanceof ApiError && (err.code === 404 || err.code === 409))) log(`gc: ${where(e)}: ${(err as Error).message}`);
     }
   };
 
-  const schedule = () => {
+  const mutate = (e: Entry, change: (meta: JsonObject) => void, what: string): void => {
+    const t = typeForKey(e.key);
+    if (!t) return;
+    const meta = metaOf(e.object);
+    try {
+      ops.updateMetadata(t, getString(meta, 'namespace') ?? '', getString(meta, 'name') ?? '', getString(meta, 'uid') ?? '', change);
+      log(`gc: ${what} on ${where(e)}`);
+    } catch (err) {
+      if (!(err instanceof ApiError && (err.code === 404 || err.code === 409))) log(`gc: ${where(e)}: ${(err as Error).message}`);
+    }
+  };
+
+  /** The owner a reference points at, looked up as the real collector does: by kind, namespace, name, then uid. */
+  const lookupOwner = (dependent: JsonObject, ref: OwnerRef): JsonObject | undefined | 'unresolvable' => {
+    const t = ops.registry.byKind(ref.apiVersion, ref.kind);
+    if (!t) return 'unresolvable';
+    const ns = getString(metaOf(dependent), 'namespace') ?? '';
+    // A cluster-scoped dependent cannot have a namespaced owner: such a reference is dangling.
+    if (t.namespaced && ns === '') return undefined;
+    const owner = store.get(storageKey(t), t.namespaced ? ns : '', ref.name);
+    return owner && getString(metaOf(owner), 'uid') === ref.uid ? owner : undefined;
+  };
+
+  const sweepNamespaces = (all: Entry[]): void => {
+    const terminating = new Set(all.filter((e) => e.key === NAMESPACE_KEY && deleting(e.object)).map((e) => getString(metaOf(e.object), 'name') ?? ''));
+    if (terminating.size === 0) return;
+    const left = new Set<string>();
+    for (const e of all) {
+      const ns = getString(metaOf(e.object), 'namespace') ?? '';
+      if (!terminating.has(ns)) continue;
+      left.add(ns);
+      if (!deleting(e.object)) remove(e, 'Background');
+    }
+    for (const e of all) {
+      const name = getString(metaOf(e.object), 'name') ?? '';
+      if (e.key === NAMESPACE_KEY && terminating.has(name) && !left.has(name) && finalizers(e.object).length === 0) {
+        store.remove(NAMESPACE_KEY, '', name);
+        log(`namespace controller: namespace ${name} is empty and removed`);
+      }
+    }
+  };
+
+  const sweep = (): void => {
+    pending = undefined;
+    if (stopped) return;
+    const all: Entry[] = [...store.entries()].map(({ key, object }) => ({ key, object }));
+    sweepNamespaces(all);
+    const dependentsOf = new Map<string, Array<{ entry: Entry; ref: OwnerRef }>>();
+    for (const e of all) for (const ref of refsOf(e.object)) dependentsOf.set(ref.uid, [...(dependentsOf.get(ref.uid) ?? []), { entry: e, ref }]);
+
+    // Owners being deleted with the collector's finalizers.
+    for (const e of all) {
+      if (!deleting(e.object)) continue;
+      const uid = getString(metaOf(e.object), 'uid') ?? '';
+      const deps = dependentsOf.get(uid) ?? [];
+      const fins = finalizers(e.object);
+      if (fins.includes(FINALIZER_ORPHAN)) {
+        for (const d of deps) mutate(d.entry, (m) => dropRefs(m, new Set([uid])), `removed the owner reference to ${uid} (orphan)`);
+        mutate(e, (m) => dropFinalizer(m, FINALIZER_ORPHAN), 'orphaned the dependents; removed the orphan finalizer');
+      } else if (fins.includes(FINALIZER_FOREGROUND) && !deps.some((d) => d.ref.blockOwnerDeletion)) {
+        mutate(e, (m) => dropFinalizer(m, FINALIZER_FOREGROUND), 'no blocking dependents left; removed the foregroundDeletion finalizer');
+      }
+    }
+
+    // Dependents (attemptToDeleteItem): delete those whose owners are all gone or waiting on them.
+    for (const e of all) {
+      const refs = refsOf(e.object);
+      if (refs.length === 0 || deleting(e.object)) continue;
+      const solid: OwnerRef[] = [];
+      const dangling: OwnerRef[] = [];
+      const waiting: OwnerRef[] = [];
+      for (const ref of refs) {
+        const owner = lookupOwner(e.object, ref);
+        if (owner === 'unresolvable') solid.push(ref);
+        else if (owner === undefined) dangling.push(ref);
+        else if (deleting(owner) && finalizers(owner).includes(FINALIZER_FOREGROUND)) waiting.push(ref);
+        else solid.push(ref);
+      }
+      if (dangling.length === 0 && waiting.length === 0) continue;
+      if (solid.length > 0) {
+        const drop = new Set([...dangling, ...waiting].map((r) => r.uid));
+        mutate(e, (m) => dropRefs(m, drop), `removed references to owners that are gone (${[...drop].join(', ')})`);
+        continue;
+      }
+      const uid = getString(metaOf(e.object), 'uid') ?? '';
+      const hasDependents = (dependentsOf.get(uid) ?? []).length > 0;
+      const fins = finalizers(e.object);
+      const policy: PropagationPolicy = waiting.length > 0 && hasDependents ? 'Foreground' : fins.includes(FINALIZER_ORPHAN) ? 'Orphan' : fins.includes(FINALIZER_FOREGROUND) ? 'Foreground' : 'Background';
+      remove(e, policy);
+    }
+  };
+
+  const schedule = (): void => {
     pending ??= new Promise<void>((resolve) =>
       setImmediate(() => {
         sweep();
@@ -54,7 +196,7 @@ export function startGarbageCollector(store: Store, deleteObject: (key: string, 
   };
 
   const unsubscribe = store.subscribe((ev: StoreEvent) => {
-    if (ev.type === 'DELETED') schedule();
+    if (relevant(ev)) schedule();
   });
 
   return {
@@ -66,4 +208,13 @@ export function startGarbageCollector(store: Store, deleteObject: (key: string, 
       unsubscribe();
     },
   };
+}
+
+/** Removes the references to `uids` from current metadata (the list stays, possibly empty). */
+function dropRefs(meta: JsonObject, uids: ReadonlySet<string>): void {
+  meta.ownerReferences = (getArray(meta, 'ownerReferences') ?? []).filter((r) => !(isObject(r) && typeof r.uid === 'string' && uids.has(r.uid)));
+}
+
+function dropFinalizer(meta: JsonObject, finalizer: string): void {
+  meta.finalizers = (getArray(meta, 'finalizers') ?? []).filter((f) => f !== finalizer);
 }

@@ -4,6 +4,7 @@ import { isObject, type JsonObject, type JsonValue } from './json.js';
 import { groupVersionDocument, openApiRoot } from './openapi.js';
 import type { DeleteOptions, FieldValidation, Operations, Selectors, WriteOptions } from './operations.js';
 import { storageKey, type ResourceRegistry, type ResourceType } from './resource-registry.js';
+import { servePodLog } from './pod-logs.js';
 import { parseRoute, type Route } from './router.js';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
 import { ApiError, badRequest, internalError, methodNotAllowed, notFoundPath } from './status.js';
@@ -77,14 +78,33 @@ function selectors(t: ResourceType, q: URLSearchParams): Selectors {
   }
 }
 
+/** DeleteOptions from the body (kubectl, client-node) or the query string (curl). */
 function deleteOptions(body: JsonValue | undefined, q: URLSearchParams): DeleteOptions {
   const o = isObject(body) ? body : {};
   const policy = (typeof o.propagationPolicy === 'string' ? o.propagationPolicy : q.get('propagationPolicy')) ?? undefined;
   if (policy !== undefined && policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') throw badRequest(`propagationPolicy must be Orphan, Background or Foreground; got ${JSON.stringify(policy)}`);
+  const orphanText = typeof o.orphanDependents === 'boolean' ? String(o.orphanDependents) : q.get('orphanDependents');
+  const orphanDependents = orphanText === null ? undefined : orphanText === 'true';
+  if (orphanDependents !== undefined && policy !== undefined) throw badRequest('orphanDependents and deletionPropagation cannot be both set');
+  const graceRaw = typeof o.gracePeriodSeconds === 'number' ? o.gracePeriodSeconds : q.get('gracePeriodSeconds');
+  const grace = graceRaw === null ? undefined : Number(graceRaw);
+  if (grace !== undefined && !Number.isInteger(grace)) throw badRequest(`gracePeriodSeconds must be an integer; got ${JSON.stringify(graceRaw)}`);
   const dryRun = Array.isArray(o.dryRun) ? o.dryRun.length > 0 : q.getAll('dryRun').length > 0;
   const pre = isObject(o.preconditions) ? o.preconditions : undefined;
   const preconditions = pre ? { ...(typeof pre.uid === 'string' ? { uid: pre.uid } : {}), ...(typeof pre.resourceVersion === 'string' ? { resourceVersion: pre.resourceVersion } : {}) } : undefined;
-  return { dryRun, ...(policy ? { propagationPolicy: policy } : {}), ...(preconditions ? { preconditions } : {}) };
+  return {
+    dryRun,
+    ...(policy ? { propagationPolicy: policy } : {}),
+    ...(orphanDependents !== undefined ? { orphanDependents } : {}),
+    ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}),
+    ...(preconditions ? { preconditions } : {}),
+  };
+}
+
+/** Subresources served per resource: status where declared, binding and log for pods. */
+function servesSubresource(t: ResourceType, sub: string): boolean {
+  if (sub === 'status') return t.statusSubresource;
+  return (t.subresources ?? []).some((s) => s.name === sub);
 }
 
 function includeObject(q: URLSearchParams): IncludeObject {
@@ -111,7 +131,7 @@ export function createHandler(ctx: HandlerContext): (req: IncomingMessage, res: 
     }
     const t = registry.lookup(route.group, route.version, route.plural);
     if (!t || (route.namespace !== undefined && !t.namespaced)) throw notFoundPath(url.pathname);
-    if (route.subresource !== undefined && !(route.subresource === 'status' && t.statusSubresource)) throw notFoundPath(url.pathname);
+    if (route.subresource !== undefined && !servesSubresource(t, route.subresource)) throw notFoundPath(url.pathname);
     const subresource = route.subresource === 'status' ? 'status' : undefined;
     const q = url.searchParams;
     const namespace = route.namespace ?? '';
@@ -146,6 +166,14 @@ export function createHandler(ctx: HandlerContext): (req: IncomingMessage, res: 
       throw methodNotAllowed(`${method} is not supported on a collection`);
     }
     const name = route.name;
+    if (route.subresource === 'binding') {
+      if (method !== 'POST') throw methodNotAllowed(`${method} is not supported on pods/binding`);
+      return sendJson(res, 201, ops.bind(t, namespace, name, parseJson(bodyText), writeOptions(q)));
+    }
+    if (route.subresource === 'log') {
+      if (method !== 'GET') throw methodNotAllowed(`${method} is not supported on pods/log`);
+      return servePodLog(req, res, ops, t, namespace, name, q);
+    }
     switch (method) {
       case 'GET': {
         const obj = ops.get(t, namespace, name);
@@ -160,9 +188,13 @@ export function createHandler(ctx: HandlerContext): (req: IncomingMessage, res: 
         const r = ops.patch(t, namespace, name, mediaType(req.headers['content-type']), parseJson(bodyText), writeOptions(q), subresource);
         return sendJson(res, 200, r.object, warningHeaders(r.warnings));
       }
-      case 'DELETE':
+      case 'DELETE': {
         if (subresource) throw methodNotAllowed('DELETE is not supported on the status subresource');
-        return sendJson(res, 200, ops.delete(t, namespace, name, deleteOptions(bodyText ? parseJson(bodyText) : undefined, q)));
+        const opts = deleteOptions(bodyText ? parseJson(bodyText) : undefined, q);
+        const r = ops.remove(t, namespace, name, opts);
+        // The real handler answers 202 only for the deprecated orphanDependents=false that did not delete yet.
+        return sendJson(res, !r.deleted && opts.orphanDependents === false ? 202 : 200, r.object);
+      }
       default:
         throw methodNotAllowed(`${method} is not supported`);
     }

@@ -1,10 +1,11 @@
-import { clone, deepEqual, getArray, getObject, getString, isObject, metadataOf, type JsonObject, type JsonValue } from './json.js';
+import { deleteDuringUpdate, newFinalizerCauses, planDelete, supportsGracefulDeletion, type PropagationPolicy } from './deletion.js';
+import { clone, deepEqual, getObject, getString, isObject, metadataOf, type JsonObject, type JsonValue } from './json.js';
 import { nameSuffix, newUid, timestamp, validateMetadata } from './metadata.js';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.js';
 import { applyDefaults, prune } from './prune.js';
 import { apiVersionOf, storageKey, type ResourceRegistry, type ResourceType } from './resource-registry.js';
 import { matchesFields, matchesLabels, labelsOf, type FieldRequirement, type LabelRequirement } from './selectors.js';
-import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound, unsupportedMediaType, type FieldCause } from './status.js';
+import { ApiError, alreadyExists, badRequest, conflict, forbidden, invalid, notFound, unsupportedMediaType, type FieldCause } from './status.js';
 import type { Store } from './store.js';
 import { validate } from './validation.js';
 
@@ -24,9 +25,22 @@ export interface WriteResult {
 
 export interface DeleteOptions {
   dryRun: boolean;
-  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  propagationPolicy?: PropagationPolicy;
+  /** Deprecated boolean form of propagationPolicy, still honoured by the real server. */
+  orphanDependents?: boolean;
+  /** Pods only: overrides spec.terminationGracePeriodSeconds; 0 removes at once. */
+  gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
 }
+
+export interface DeleteResult {
+  object: JsonObject;
+  /** False while a grace period or finalizers keep the object (the handler may answer 202). */
+  deleted: boolean;
+}
+
+/** Namespaces the NamespaceLifecycle admission plugin refuses to delete. */
+const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 
 export interface Selectors {
   labels: LabelRequirement[];
@@ -81,8 +95,14 @@ export class Operations {
     return { items, resourceVersion };
   }
 
+  /** The namespace must exist and not be terminating (NamespaceLifecycle admission). */
   private requireNamespace(t: ResourceType, namespace: string): void {
-    if (t.namespaced && !this.store.get(storageKey(NAMESPACES), '', namespace)) throw notFound(NAMESPACES, namespace);
+    if (!t.namespaced) return;
+    const ns = this.store.get(storageKey(NAMESPACES), '', namespace);
+    if (!ns) throw notFound(NAMESPACES, namespace);
+    if (getObject(ns, 'metadata')?.deletionTimestamp) {
+      throw forbidden(t, '', `unable to create new content in namespace ${namespace} because it is being terminated`, { reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' });
+    }
   }
 
   /** Body checks shared by create and update: kind, apiVersion and namespace agree with the URL. */
@@ -120,7 +140,7 @@ export class Operations {
     const meta = metadataOf(obj);
     const causes: FieldCause[] = validateMetadata(meta, t.plural === 'namespaces');
     if (t.schema) validate(obj, t.schema, '', causes, old, true);
-    if (t.validator) causes.push(...t.validator(obj));
+    if (t.validator) causes.push(...t.validator(obj, old));
     if (causes.length > 0) throw invalid(t.kind, t.group, typeof meta.name === 'string' ? meta.name : '', causes);
     return warnings;
   }
@@ -193,6 +213,8 @@ export class Operations {
       if (oldMeta[k] === undefined) delete meta[k];
       else meta[k] = oldMeta[k];
     }
+    const finalizerCauses = newFinalizerCauses(next, existing);
+    if (finalizerCauses.length > 0) throw invalid(t.kind, t.group, name, finalizerCauses);
     const warnings = this.admit(t, next, existing, opts.fieldValidation);
     if (!deepEqual(specPart(next), specPart(existing))) meta.generation = (typeof oldMeta.generation === 'number' ? oldMeta.generation : 0) + 1;
     const { resourceVersion: _a, ...newMeta } = meta;
@@ -200,7 +222,7 @@ export class Operations {
     const unchanged = deepEqual({ ...next, metadata: newMeta }, { ...existing, metadata: prevMeta });
     // A no-op write keeps the resourceVersion and sends no event, so controllers do not loop on their own writes.
     if (unchanged || opts.dryRun) return { object: this.render(t, unchanged ? existing : next), warnings, created: false };
-    if (meta.deletionTimestamp && (getArray(meta, 'finalizers') ?? []).length === 0) {
+    if (deleteDuringUpdate(next, existing)) {
       this.store.remove(storageKey(t), nsOf(next), name);
       return { object: this.render(t, next), warnings, created: false };
     }
@@ -236,11 +258,18 @@ export class Operations {
     return this.replace(t, existing, obj, opts, subresource);
   }
 
-  /**
-   * Deletes at once, unless finalizers remain (then deletionTimestamp is set and the last
-   * finalizer's removal deletes). Dependents are left to the garbage collector, or orphaned.
-   */
+  /** The deleted (or now terminating) object, as DELETE answers it. */
   delete(t: ResourceType, namespace: string, name: string, opts: DeleteOptions): JsonObject {
+    return this.remove(t, namespace, name, opts).object;
+  }
+
+  /**
+   * DELETE as the generic registry store does it (see deletion.ts): pods get a grace
+   * period (deletionTimestamp in the future, removed when their kubelet deletes them with
+   * grace 0), finalizers hold any object, Orphan and Foreground add the garbage
+   * collector's finalizers. A namespace turns Terminating until its contents are gone.
+   */
+  remove(t: ResourceType, namespace: string, name: string, opts: DeleteOptions): DeleteResult {
     const key = storageKey(t);
     const ns = t.namespaced ? namespace : '';
     const existing = this.store.get(key, ns, name);
@@ -251,29 +280,98 @@ export class Operations {
     if (pre?.resourceVersion && pre.resourceVersion !== meta.resourceVersion) {
       throw conflict(t, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${String(meta.resourceVersion)}`);
     }
-    if (opts.dryRun) return this.render(t, existing);
-    if (opts.propagationPolicy === 'Orphan') this.orphanDependents(String(meta.uid));
-    if ((getArray(meta, 'finalizers') ?? []).length > 0) {
-      if (meta.deletionTimestamp) return this.render(t, existing);
-      meta.deletionTimestamp = timestamp();
-      meta.deletionGracePeriodSeconds = 0;
-      return this.render(t, this.store.put(key, existing));
+    if (storageKey(t) === storageKey(NAMESPACES)) return this.removeNamespace(t, existing, opts);
+    const outcome = planDelete(existing, supportsGracefulDeletion(t.group, t.plural), opts);
+    if (outcome.action === 'pending') return { object: this.render(t, existing), deleted: false };
+    if (outcome.action === 'update') {
+      if (opts.dryRun || deepEqual(outcome.object, existing)) return { object: this.render(t, opts.dryRun ? outcome.object : existing), deleted: false };
+      return { object: this.render(t, this.store.put(key, outcome.object)), deleted: false };
     }
+    if (opts.dryRun) return { object: this.render(t, existing), deleted: true };
     const gone = this.store.remove(key, ns, name);
-    return this.render(t, gone ?? existing);
+    return { object: this.render(t, gone ?? existing), deleted: true };
+  }
+
+  /** Namespace deletion: phase Terminating; the namespace controller (gc.ts) empties and removes it. */
+  private removeNamespace(t: ResourceType, existing: JsonObject, opts: DeleteOptions): DeleteResult {
+    const name = nameOf(existing);
+    if (PROTECTED_NAMESPACES.has(name)) throw forbidden(t, name, 'this namespace may not be deleted');
+    const next = clone(existing);
+    const meta = metadataOf(next);
+    if (typeof meta.deletionTimestamp === 'string') return { object: this.render(t, existing), deleted: false };
+    meta.deletionTimestamp = timestamp();
+    meta.deletionGracePeriodSeconds = 0;
+    next.status = { ...(getObject(next, 'status') ?? {}), phase: 'Terminating' };
+    if (opts.dryRun) return { object: this.render(t, next), deleted: false };
+    return { object: this.render(t, this.store.put(storageKey(t), next)), deleted: false };
+  }
+
+  /**
+   * POST pods/{name}/binding, as the scheduler binds (pkg/registry/core/pod/storage
+   * BindingREST): sets spec.nodeName once, merges the binding's annotations and sets
+   * PodScheduled=True. A bound or terminating pod answers 409 Conflict.
+   */
+  bind(podType: ResourceType, namespace: string, name: string, body: JsonValue, opts: WriteOptions): JsonObject {
+    if (!isObject(body)) throw badRequest('the body of the request must be a Binding object');
+    const bmeta = getObject(body, 'metadata') ?? {};
+    const target = getObject(body, 'target') ?? {};
+    const bindingName = getString(bmeta, 'name') ?? name;
+    if (bindingName !== name) throw badRequest(`the name of the object (${bindingName}) does not match the name on the URL (${name})`);
+    const causes: FieldCause[] = [];
+    const kind = getString(target, 'kind') ?? '';
+    if (kind !== '' && kind !== 'Node' && kind !== 'Minion') causes.push({ reason: 'FieldValueNotSupported', field: 'target.kind', message: `Unsupported value: ${JSON.stringify(kind)}: supported values: "Node", "Minion"` });
+    const node = getString(target, 'name') ?? '';
+    if (node === '') causes.push({ reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' });
+    if (causes.length > 0) throw invalid('Binding', '', name, causes);
+    const key = storageKey(podType);
+    const pod = this.store.get(key, namespace, name);
+    if (!pod) throw notFound(podType, name);
+    const meta = metadataOf(pod);
+    const bindingConflict = (why: string) => conflict({ group: '', plural: 'pods/binding' }, name, why);
+    const uid = getString(bmeta, 'uid');
+    if (uid && uid !== meta.uid) throw bindingConflict(`the UID in the bind request (${uid}) does not match the UID of the pod (${String(meta.uid)})`);
+    if (meta.deletionTimestamp) throw bindingConflict(`pod ${name} is being deleted, cannot be assigned to a host`);
+    const spec = getObject(pod, 'spec') ?? {};
+    const current = getString(spec, 'nodeName') ?? '';
+    if (current !== '') throw bindingConflict(`pod ${name} is already assigned to node ${JSON.stringify(current)}`);
+    spec.nodeName = node;
+    pod.spec = spec;
+    const annotations = getObject(bmeta, 'annotations');
+    if (annotations) meta.annotations = { ...(getObject(meta, 'annotations') ?? {}), ...annotations };
+    const status = getObject(pod, 'status') ?? {};
+    const conditions = (Array.isArray(status.conditions) ? status.conditions : []).filter(isObject);
+    const scheduled = conditions.find((c) => c.type === 'PodScheduled');
+    const now = timestamp();
+    if (scheduled) {
+      if (scheduled.status !== 'True') scheduled.lastTransitionTime = now;
+      scheduled.status = 'True';
+      delete scheduled.reason;
+      delete scheduled.message;
+    } else conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now });
+    status.conditions = conditions;
+    pod.status = status;
+    if (!opts.dryRun) this.store.put(key, pod);
+    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
+  }
+
+  /**
+   * A controller's metadata update (garbage collector, namespace controller): `change`
+   * edits the current metadata; removing the last finalizer deletes as an update would.
+   */
+  updateMetadata(t: ResourceType, namespace: string, name: string, uid: string, change: (meta: JsonObject) => void): void {
+    const key = storageKey(t);
+    const ns = t.namespaced ? namespace : '';
+    const existing = this.store.get(key, ns, name);
+    if (!existing) throw notFound(t, name);
+    if (uid !== '' && metadataOf(existing).uid !== uid) throw conflict(t, name, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${String(metadataOf(existing).uid)}`);
+    const next = clone(existing);
+    change(metadataOf(next));
+    if (deepEqual(next, existing)) return;
+    if (deleteDuringUpdate(next, existing)) this.store.remove(key, ns, name);
+    else this.store.put(key, next);
   }
 
   deleteCollection(t: ResourceType, namespace: string | undefined, sel: Selectors, opts: DeleteOptions): JsonObject[] {
     return this.list(t, namespace, sel).items.map((o) => this.delete(t, nsOf(o), nameOf(o), opts));
-  }
-
-  private orphanDependents(uid: string): void {
-    for (const { key, object } of [...this.store.entries()]) {
-      const refs = getArray(getObject(object, 'metadata'), 'ownerReferences');
-      if (!refs?.some((r) => isObject(r) && r.uid === uid)) continue;
-      const copy = clone(object);
-      metadataOf(copy).ownerReferences = refs.filter((r) => !(isObject(r) && r.uid === uid));
-      this.store.put(key, copy);
-    }
   }
 }

@@ -32,10 +32,13 @@ export interface ResourceType {
   /** Schema served in OpenAPI v3; a permissive one when absent. */
   openapiSchema?: JsonObject;
   columns: Column[];
+  /** Subresources besides status (pods/binding, pods/log), listed in discovery. */
+  subresources?: Array<{ name: string; kind: string; verbs: string[] }>;
   /** Field selectors beyond metadata.name and metadata.namespace. */
   fieldSelectors: string[];
   defaulter?: (obj: JsonObject) => void;
-  validator?: (obj: JsonObject) => FieldCause[];
+  /** `old` is the stored object on update (immutable fields, transition checks). */
+  validator?: (obj: JsonObject, old?: JsonObject) => FieldCause[];
 }
 
 /** All versions of one resource share one storage, keyed by group and plural. */

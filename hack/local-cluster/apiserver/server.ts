@@ -6,9 +6,11 @@ import { crdResourceType } from './crd.js';
 import { syncCrds } from './crd-sync.js';
 import { startGarbageCollector } from './gc.js';
 import { createHandler, typeForKey } from './handlers.js';
+import { startNodeLifecycle } from './node-lifecycle.js';
+import { nodeResourceType, POD_SUBRESOURCES } from './node-type.js';
 import { Operations } from './operations.js';
 import { ResourceRegistry } from './resource-registry.js';
-import { ApiError } from './status.js';
+import { startScheduler } from './scheduler.js';
 import { Store } from './store.js';
 
 export interface ApiServerOptions {
@@ -21,6 +23,14 @@ export interface ApiServerOptions {
   log?: (line: string) => void;
   /** Watch history length; a watch from an older resourceVersion gets 410 Expired. */
   historySize?: number;
+  /**
+   * Run the scheduler (a kube-scheduler of the control plane): pods without a node get
+   * bound to Nodes, or marked Unschedulable. Off for an API server alone, as a real
+   * kube-apiserver does not schedule either.
+   */
+  scheduler?: boolean;
+  /** How long a node's Lease may go unrenewed before its conditions turn Unknown; default 40 s. */
+  nodeMonitorGracePeriodMs?: number;
 }
 
 export interface ApiServer {
@@ -31,6 +41,8 @@ export interface ApiServer {
   ops: Operations;
   /** Resolves when pending garbage collection has run. */
   gcIdle(): Promise<void>;
+  /** Resolves when a pending scheduling pass has run (immediately without a scheduler). */
+  schedulerIdle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -47,19 +59,13 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const log = opts.log ?? (() => undefined);
   const store = new Store({ historySize: opts.historySize ?? 10_000 });
   const registry = new ResourceRegistry();
-  for (const t of [...builtinTypes(), crdResourceType()]) registry.register(t);
+  const types = builtinTypes().map((t) => (t.group === '' && t.plural === 'pods' ? { ...t, subresources: [...(t.subresources ?? []), ...POD_SUBRESOURCES] } : t));
+  for (const t of [...types, nodeResourceType(), crdResourceType()]) registry.register(t);
   const unsyncCrds = syncCrds(store, registry);
   const ops = new Operations(store, registry);
-  const gc = startGarbageCollector(store, (key, namespace, name) => {
-    const t = typeForKey(registry, key);
-    if (!t) return;
-    try {
-      ops.delete(t, namespace, name, { dryRun: false, propagationPolicy: 'Background' });
-      log(`gc: deleted ${key} ${namespace ? `${namespace}/` : ''}${name}`);
-    } catch (err) {
-      if (!(err instanceof ApiError && err.code === 404)) log(`gc: ${key} ${name}: ${(err as Error).message}`);
-    }
-  });
+  const gc = startGarbageCollector(ops, (key) => typeForKey(registry, key), log);
+  const lifecycle = startNodeLifecycle(ops, { log, ...(opts.nodeMonitorGracePeriodMs === undefined ? {} : { gracePeriodMs: opts.nodeMonitorGracePeriodMs }) });
+  const scheduler = opts.scheduler ? startScheduler(ops, log) : undefined;
   const nsType = registry.lookup('', 'v1', 'namespaces');
   const crdType = registry.lookup('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
   if (!nsType || !crdType) throw new Error('local API server: built-in types missing');
@@ -97,8 +103,11 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     registry,
     ops,
     gcIdle: () => gc.idle(),
+    schedulerIdle: async () => scheduler?.idle(),
     async stop() {
       gc.stop();
+      lifecycle.stop();
+      scheduler?.stop();
       unsyncCrds();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

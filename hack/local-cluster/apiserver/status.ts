@@ -74,6 +74,13 @@ export function conflict(t: StatusTarget, name: string, why = 'the object has be
   return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(t)} "${name}": ${why}`, details(t, name));
 }
 
+/** 403, e.g. `pods "x" is forbidden: unable to create new content in namespace ns because it is being terminated`. */
+export function forbidden(t: StatusTarget, name: string, why: string, cause?: FieldCause): ApiError {
+  const d = details(t, name);
+  if (cause) d.causes = [{ reason: cause.reason, message: cause.message, field: cause.field }];
+  return new ApiError(403, 'Forbidden', `${qualifiedResource(t)} "${name}" is forbidden: ${why}`, d);
+}
+
 export function badRequest(message: string): ApiError {
   return new ApiError(400, 'BadRequest', message);
 }
