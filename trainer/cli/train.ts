@@ -12,6 +12,7 @@ import { formatProgress } from './train-progress.js';
 import { writeTerminationMessage } from './termination-message.js';
 import { distConfigFromEnv, type DistFlags } from '../dist/config.js';
 import { s3Flags, s3Options } from './s3-flags.js';
+import { limitFlags, limitsFromValues } from '../data/limits.js';
 
 /** Exit code when the run stopped on SIGTERM after checkpointing (128 + 15, as a killed process). */
 export const EXIT_STOPPED = 143;
@@ -62,6 +63,7 @@ Distributed (data-parallel, synchronous SGD; the operator sets these as environm
   each rank reads part RANK of WORLD_SIZE of the data; only rank 0 writes checkpoints and the model
   --lr-scaling linear|none       multiply --lr by the world size (default linear), as the global batch grows
 ${s3Flags.usage}
+${limitFlags.usage}
 
 Exit codes: 0 done; 1 failed, not retryable (bad data, unreadable model, peers disagree);
 2 usage error; 75 retryable (a peer was lost or rendezvous timed out: restart the group from
@@ -117,6 +119,7 @@ const flags = {
   'master-port': { type: 'string' },
   'lr-scaling': { type: 'string' },
   ...s3Flags.options,
+  ...limitFlags.options,
 } as const;
 
 /** Turns flags into validated options; every error names its flag. */
@@ -151,6 +154,7 @@ export function parseTrainOptions(argv: string[], env: NodeJS.ProcessEnv): Train
       ...optional('numExamples', v['num-examples'] !== undefined ? intFlag('num-examples', v['num-examples'], 0, 1) : undefined),
       ...optional('numValidationExamples', v['num-val-examples'] !== undefined ? intFlag('num-val-examples', v['num-val-examples'], 0, 1) : undefined),
     },
+    limits: limitsFromValues(v),
     epochs,
     batchSize: intFlag('batch-size', v['batch-size'], 128, 1, 65536),
     learningRate: numberFlag('lr', v.lr, 0.05, Number.MIN_VALUE, 100),

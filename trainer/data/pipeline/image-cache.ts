@@ -3,7 +3,7 @@
  * CIFAR-10 is 150 MB of pixels decoded, so decoding once and keeping bytes (not
  * floats, 4x larger) lets every epoch augment straight from memory.
  */
-import { decodeImage } from '../image/decode.js';
+import { decodeImage, type ImageLimits } from '../image/decode.js';
 import { DataFormatError, UsageError } from '../../util/errors.js';
 
 export interface ImageCache {
@@ -32,6 +32,8 @@ export interface BuildCacheOptions {
   shared?: boolean;
   /** Images per chunk beyond expectedCount (default: 48 MB worth, 16,384 at 32x32). */
   chunkImages?: number;
+  /** Limits each image is decoded under (default: DEFAULT_INPUT_LIMITS). */
+  limits?: ImageLimits;
 }
 
 export type CacheProgress = (done: number, expected: number | undefined) => void;
@@ -124,7 +126,7 @@ class CacheBuilder {
     if (!(Number.isInteger(item.label) && item.label >= 0 && item.label <= 0x7fffffff)) {
       throw new DataFormatError(item.where, undefined, `label must be a non-negative integer, got ${item.label}`);
     }
-    const image = decodeImage(item.image, item.where);
+    const image = decodeImage(item.image, item.where, this.opts.limits);
     if (image.height !== this.opts.height || image.width !== this.opts.width) {
       throw new DataFormatError(
         item.where,

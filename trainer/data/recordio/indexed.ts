@@ -26,7 +26,7 @@ export class IndexedRecordIO {
   ) {}
 
   static async open(rec: ByteSource, idx?: ByteSource): Promise<IndexedRecordIO> {
-    const entries: Located[] = idx ? await readIndex(idx) : (await buildIndex(rec)).entries;
+    const entries: Located[] = idx ? await readIndex(idx, { uri: rec.uri, size: await rec.size() }) : (await buildIndex(rec)).entries;
     const byKey = new Map<number, Located>();
     for (const entry of entries) byKey.set(entry.key, entry);
     return new IndexedRecordIO(rec, entries, byKey, idx?.uri);

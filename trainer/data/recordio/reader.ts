@@ -24,8 +24,18 @@ export interface ByteRange {
  * one stream chunk are views into that chunk; the consumer may keep them (sources never
  * reuse yielded chunks).
  */
-export async function* readRecords(source: ByteSource, range?: Partial<ByteRange>): AsyncGenerator<RecordEntry> {
-  for await (const batch of readRecordBatches(source, range)) for (const record of batch) yield record;
+export async function* readRecords(source: ByteSource, range?: Partial<ByteRange>, opts?: ReadOptions): AsyncGenerator<RecordEntry> {
+  for await (const batch of readRecordBatches(source, range, opts)) for (const record of batch) yield record;
+}
+
+export interface ReadOptions {
+  /**
+   * Largest logical record accepted: a header announcing more is an error before its bytes
+   * are buffered (default: the format's own limit, 2^29 - 1 bytes per part).
+   */
+  maxRecordBytes?: number;
+  /** The flag that sets maxRecordBytes, named in errors. */
+  maxRecordFlag?: string;
 }
 
 /** Records whose parse completes without more input, per batch. */
@@ -36,7 +46,8 @@ const MAX_BATCH = 4096;
  * waiting for the next chunk. For hot loops over small records, where one async step per
  * record would cost more than the parse.
  */
-export async function* readRecordBatches(source: ByteSource, range?: Partial<ByteRange>): AsyncGenerator<RecordEntry[]> {
+export async function* readRecordBatches(source: ByteSource, range?: Partial<ByteRange>, opts: ReadOptions = {}): AsyncGenerator<RecordEntry[]> {
+  const maxRecord = opts.maxRecordBytes ?? Infinity;
   const size = await source.size();
   const start = range?.start ?? 0;
   const end = Math.min(range?.end ?? size, size);
@@ -59,7 +70,7 @@ export async function* readRecordBatches(source: ByteSource, range?: Partial<Byt
   try {
     let pos = start;
     while (pos < end) {
-      const fast = wholeRecordsInFirstChunk(queue, pos, end, batch);
+      const fast = wholeRecordsInFirstChunk(queue, pos, end, batch, maxRecord);
       if (fast > 0) {
         queue.skip(fast);
         pos += fast;
@@ -68,6 +79,7 @@ export async function* readRecordBatches(source: ByteSource, range?: Partial<Byt
       }
       const recordStart = pos;
       let parts: Buffer[] | undefined;
+      let recordBytes = 0;
       let lastCFlag: number = CFlag.Whole;
       for (;;) {
         if (queue.length < HEADER_BYTES) {
@@ -82,6 +94,15 @@ export async function* readRecordBatches(source: ByteSource, range?: Partial<Byt
           parts === undefined ? undefined : recordStart,
         );
         const partBytes = HEADER_BYTES + padded(length);
+        // Parts are joined with the 4-byte magic between them.
+        recordBytes += length + (parts === undefined ? 0 : 4);
+        if (recordBytes > maxRecord) {
+          throw new DataFormatError(
+            source.uri,
+            recordStart,
+            `record of more than ${maxRecord} bytes is over the limit${opts.maxRecordFlag ? ` (${opts.maxRecordFlag})` : ''}: the part at ${pos} announces ${length} bytes`,
+          );
+        }
         if (queue.length < partBytes) {
           if (batch.length > 0) yield batch.splice(0);
           if (!(await fill(partBytes))) {
@@ -121,7 +142,7 @@ export async function* readRecordBatches(source: ByteSource, range?: Partial<Byt
  * anything else (a multi-part record, a chunk boundary, a bad header, the range end),
  * which the general parser then handles and reports. Returns the bytes consumed.
  */
-function wholeRecordsInFirstChunk(queue: ByteQueue, pos: number, end: number, batch: RecordEntry[]): number {
+function wholeRecordsInFirstChunk(queue: ByteQueue, pos: number, end: number, batch: RecordEntry[], maxRecord: number): number {
   const first = queue.head0();
   if (!first) return 0;
   const { chunk, head } = first;
@@ -132,7 +153,7 @@ function wholeRecordsInFirstChunk(queue: ByteQueue, pos: number, end: number, ba
     if (chunk.readUInt32LE(at) !== RECORDIO_MAGIC) break;
     const lrecord = chunk.readUInt32LE(at + 4);
     // cflag 0 (whole record) means the top three bits are clear.
-    if (lrecord >>> 29 !== CFlag.Whole) break;
+    if (lrecord >>> 29 !== CFlag.Whole || lrecord > maxRecord) break;
     const partBytes = HEADER_BYTES + ((lrecord + 3) & ~3);
     if (at + partBytes > limit) break;
     batch.push({ offset, payload: chunk.subarray(at + HEADER_BYTES, at + HEADER_BYTES + lrecord) });

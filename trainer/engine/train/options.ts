@@ -3,6 +3,7 @@ import type { ModelName } from '../models/registry.js';
 import type { DataFormat } from '../../data/dataset.js';
 import type { S3Config } from '../../io/s3-config.js';
 import type { DistConfig } from '../../dist/config.js';
+import type { InputLimits } from '../../data/limits.js';
 
 /** Everything `cifar-trainer train` needs, after flag parsing and validation. */
 export interface TrainOptions {
@@ -20,6 +21,8 @@ export interface TrainOptions {
     numExamples?: number;
     numValidationExamples?: number;
   };
+  /** Bounds on input images, files and archives (--max-image-side, ...). */
+  limits: InputLimits;
   epochs: number;
   /** Per-replica batch size. */
   batchSize: number;

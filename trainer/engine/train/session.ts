@@ -25,6 +25,7 @@ import { describeDistConfig } from '../../dist/config.js';
 import { modelFingerprint } from '../../dist/fingerprint.js';
 import { ReplicaSync } from '../distributed/replica-sync.js';
 import { batchCount } from '../../data/pipeline/batches.js';
+import { runConfig } from './run-config.js';
 
 export interface SessionIO {
   log(message: string): void;
@@ -55,6 +56,7 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
   const { model, params } = prepared;
   const parameters = countParams(model).trainable;
   io.log(`model: ${model.name}, ${parameters.toLocaleString('en-US')} trainable parameters (${prepared.origin === 'scratch' ? 'from scratch' : `fine-tuning ${prepared.origin}`})`);
+  io.log(`input normalisation: (pixel - mean ${prepared.preprocessing.mean.join(',')}) / std ${prepared.preprocessing.std.join(',')}`);
   const optimizer = new Sgd(params, { momentum: options.momentum, nesterov: options.nesterov, weightDecay: options.weightDecay });
   const { rank, worldSize } = options.dist;
   if (worldSize > 1 && options.data.part) throw new UsageError('--data-part cannot be combined with distributed training: each rank reads part RANK of WORLD_SIZE');
@@ -87,6 +89,8 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
       ...(dataPart ? { part: dataPart } : {}),
       ...(options.data.numExamples !== undefined ? { limit: perReplica(options.data.numExamples) } : {}),
       s3: options.s3,
+      limits: options.limits,
+      numClasses: options.numClasses,
     }));
     io.log(`training data: ${train.cache.count} images of ${train.cache.height}x${train.cache.width} from ${options.data.train}`);
     const validation = options.data.validation
@@ -97,6 +101,8 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
           ...(worldSize > 1 ? { part: { index: rank, count: worldSize } } : {}),
           ...(options.data.numValidationExamples !== undefined ? { limit: perReplica(options.data.numValidationExamples) } : {}),
           s3: options.s3,
+          limits: options.limits,
+          numClasses: options.numClasses,
         }))
       : undefined;
     if (validation) io.log(`validation data: ${validation.cache.count} images from ${options.data.validation}`);
@@ -156,6 +162,7 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
       pad: options.augment.pad,
       flip: options.augment.flip,
       shuffle: options.shuffle,
+      normalization: prepared.preprocessing,
       ...(sync ? { stepsPerEpoch: await sync.min(batchCount(train.cache.count, options.batchSize, true)) } : {}),
     });
     const result = await runTrainingLoop(
@@ -222,7 +229,8 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
       bestValidationAccuracy: accuracies.length > 0 ? Math.max(...accuracies) : null,
       totalSeconds: (performance.now() - started) / 1000,
       resumedFrom,
-      config: { ...options, s3: undefined },
+      // An allow-list, never a copy of the options: they hold the peer secret.
+      config: { ...runConfig(options) },
     };
     if (options.out && !result.stopped) {
       const out = options.out.replace(/\/+$/, '');
