@@ -4,7 +4,7 @@ import ts from 'typescript';
 import { withDefaults } from '../operator/api/defaults.js';
 import type { CifarTrainingJobSpec } from '../operator/api/types.js';
 import { API_GROUP, API_VERSION_NAME, KIND } from '../operator/api/types.js';
-import { REPO_ROOT, applySchemaDefaults, loadCrd, rootSchema, schemaFields, subSchema, validateAgainstSchema, type SchemaNode } from './helpers/crd.js';
+import { REPO_ROOT, applySchemaDefaults, loadCrd, rootSchema, schemaFields, subSchema, type SchemaNode } from './helpers/crd.js';
 
 const crd = loadCrd();
 const root = rootSchema(crd);
@@ -40,6 +40,8 @@ t.test('the CRD names the API the operator implements', async (t) => {
   );
 });
 
+// Defaults valid for their schema and rules: checked with the API server's own CRD acceptance
+// in operator-crd-validation.test.ts.
 t.test('the schema is structural and documented', async (t) => {
   for (const part of ['spec', 'status'] as const) {
     for (const f of schemaFields(subSchema(root, part))) {
@@ -52,9 +54,6 @@ t.test('the schema is structural and documented', async (t) => {
         t.ok(shaped, `${where} says what it holds`);
       }
       if (f.node.type === 'array') t.ok(f.node.items?.type !== undefined, `${where} items have a type`);
-      if (f.node.default !== undefined) {
-        t.same(validateAgainstSchema({ ...f.node, 'x-kubernetes-validations': undefined }, f.node.default, where), [], `${where} default is valid for its own schema`);
-      }
     }
   }
   const conditions = subSchema(root, 'status').properties?.conditions as SchemaNode;

@@ -2,8 +2,8 @@ import { getArray, getObject, getString, isObject, type JsonObject } from './jso
 import type { Column, ResourceType } from './resource-registry.js';
 import { parseSchema, type Schema } from './schema.js';
 import type { FieldCause } from './status.js';
+import { acceptSchema } from './crd-acceptance.js';
 import { ageColumn, crdColumn } from './table.js';
-import { compileRules } from './validation.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -30,9 +30,11 @@ function parseVersion(v: JsonObject, i: number, causes: FieldCause[]): VersionSp
   if (!rawSchema) causes.push({ reason: 'FieldValueRequired', field: `${path}.schema.openAPIV3Schema`, message: 'Required value: schemas are required' });
   else {
     const schemaPath = `${path}.schema.openAPIV3Schema`;
-    schema = parseSchema(rawSchema, schemaPath, causes);
-    if (schema.type !== 'object') causes.push({ reason: 'FieldValueInvalid', field: `${schemaPath}.type`, message: `Invalid value: ${JSON.stringify(schema.type ?? '')}: must be object at the root` });
-    causes.push(...compileRules(schema, schemaPath));
+    const shapeCauses: FieldCause[] = [];
+    schema = parseSchema(rawSchema, schemaPath, shapeCauses);
+    causes.push(...shapeCauses);
+    // apiextensions' acceptance checks need a schema that at least parsed.
+    if (shapeCauses.length === 0) causes.push(...acceptSchema(schema, schemaPath, isObject(getObject(v, 'subresources')?.status)));
   }
   const printer = (getArray(v, 'additionalPrinterColumns') ?? []).filter(isObject);
   const columns: Column[] = [];
@@ -53,11 +55,12 @@ function parseVersion(v: JsonObject, i: number, causes: FieldCause[]): VersionSp
 }
 
 /**
- * Checks a CustomResourceDefinition the way the real server would before serving it,
- * including compiling every CEL rule: a rule this evaluator cannot run is an error
- * naming the rule's path, not a surprise at the first create.
+ * Checks a CustomResourceDefinition the way the real server does before serving it
+ * (apiextensions-apiserver pkg/apis/apiextensions/validation/validation.go): names, scope,
+ * versions, and each version's schema through crd-acceptance (structural rules, defaults
+ * against their schema and rules, CEL compilation). On update, group and plural are immutable.
  */
-export function validateCrd(crd: JsonObject): FieldCause[] {
+export function validateCrd(crd: JsonObject, old?: JsonObject): FieldCause[] {
   const causes: FieldCause[] = [];
   const spec = getObject(crd, 'spec');
   const names = getObject(spec, 'names');
@@ -77,6 +80,16 @@ export function validateCrd(crd: JsonObject): FieldCause[] {
   if (vs.length === 0) causes.push({ reason: 'FieldValueRequired', field: 'spec.versions', message: 'Required value: must have exactly one version marked as storage version' });
   const parsed = vs.map((v, i) => parseVersion(v, i, causes));
   if (vs.length > 0 && parsed.filter((v) => v.storage).length !== 1) causes.push({ reason: 'FieldValueInvalid', field: 'spec.versions', message: 'Invalid value: must have exactly one version marked as storage version' });
+  if (old) {
+    const oldSpec = getObject(old, 'spec');
+    const immutable = (field: string, now: string | undefined, before: string | undefined) => {
+      if (now !== before) causes.push({ reason: 'FieldValueInvalid', field, message: `Invalid value: ${JSON.stringify(now ?? '')}: field is immutable` });
+    };
+    immutable('spec.group', group, getString(oldSpec, 'group'));
+    immutable('spec.names.plural', plural, getString(getObject(oldSpec, 'names'), 'plural'));
+    immutable('spec.scope', scope, getString(oldSpec, 'scope'));
+    immutable('spec.names.kind', kind, getString(getObject(oldSpec, 'names'), 'kind'));
+  }
   return causes;
 }
 
@@ -157,6 +170,6 @@ export function crdResourceType(): ResourceType {
     columns: [{ name: 'Created At', type: 'date', format: '', description: 'creation time', priority: 0, cell: (o) => getString(getObject(o, 'metadata'), 'creationTimestamp') ?? null }],
     fieldSelectors: [],
     defaulter: crdDefaults,
-    validator: validateCrd,
+    validator: (crd: JsonObject, old?: JsonObject) => validateCrd(crd, old),
   };
 }

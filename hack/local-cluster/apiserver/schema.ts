@@ -5,8 +5,10 @@ import type { FieldCause } from './status.js';
 export interface ValidationRule {
   rule: string;
   message?: string;
+  messageExpression?: string;
   fieldPath?: string;
   reason?: string;
+  optionalOldSelf?: boolean;
 }
 
 /** The subset of an OpenAPI v3 structural schema that this server enforces. */
@@ -33,6 +35,10 @@ export interface Schema {
   preserveUnknownFields?: boolean;
   intOrString?: boolean;
   embeddedResource?: boolean;
+  listType?: string;
+  listMapKeys?: string[];
+  mapType?: string;
+  format?: string;
   validations?: ValidationRule[];
   /** The original JSON, served unchanged in OpenAPI documents. */
   source: JsonObject;
@@ -65,7 +71,7 @@ export function parseSchema(json: JsonValue, path: string, causes: FieldCause[])
   };
   if (json.type !== undefined) {
     if (typeof json.type === 'string' && TYPES.has(json.type)) s.type = json.type as Schema['type'];
-    else bad('type', `must be one of ${[...TYPES].join(', ')}`);
+    else causes.push({ reason: 'FieldValueNotSupported', field: `${path}.type`, message: `Unsupported value: ${JSON.stringify(json.type)}: supported values: ${[...TYPES].sort().map((t) => JSON.stringify(t)).join(', ')}` });
   }
   if (json.properties !== undefined) {
     if (isObject(json.properties)) {
@@ -107,11 +113,17 @@ export function parseSchema(json: JsonValue, path: string, causes: FieldCause[])
         new RegExp(json.pattern, 'u');
         s.pattern = json.pattern;
       } catch (err) {
-        bad('pattern', `not a valid regular expression: ${(err as Error).message}`);
+        // The real server compiles patterns with Go's RE2; JavaScript's engine is the closest at hand.
+        bad('pattern', `must be a valid regular expression, but isn't: ${(err as Error).message}`);
       }
     }
   }
   if (json.default !== undefined) s.default = json.default;
+  if (typeof json.format === 'string') s.format = json.format;
+  if (typeof json['x-kubernetes-list-type'] === 'string') s.listType = json['x-kubernetes-list-type'];
+  if (typeof json['x-kubernetes-map-type'] === 'string') s.mapType = json['x-kubernetes-map-type'];
+  const mapKeys = json['x-kubernetes-list-map-keys'];
+  if (Array.isArray(mapKeys)) s.listMapKeys = mapKeys.filter((k): k is string => typeof k === 'string');
   const rules = json['x-kubernetes-validations'];
   if (rules !== undefined) {
     if (!Array.isArray(rules)) bad('x-kubernetes-validations', 'must be a list');
@@ -124,6 +136,8 @@ export function parseSchema(json: JsonValue, path: string, causes: FieldCause[])
         }
         const rule: ValidationRule = { rule: r.rule };
         if (typeof r.message === 'string') rule.message = r.message;
+        if (typeof r.messageExpression === 'string') rule.messageExpression = r.messageExpression;
+        if (typeof r.optionalOldSelf === 'boolean') rule.optionalOldSelf = r.optionalOldSelf;
         if (typeof r.fieldPath === 'string') rule.fieldPath = r.fieldPath;
         if (typeof r.reason === 'string') rule.reason = r.reason;
         s.validations?.push(rule);

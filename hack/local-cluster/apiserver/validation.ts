@@ -1,37 +1,15 @@
-import { celFromJson, compileCel, type CelProgram } from './cel.js';
+/**
+ * The one validator of custom resources, used by the API server and by the tests: the
+ * OpenAPI checks of a structural schema (kube-openapi's wording), then the
+ * x-kubernetes-validations rules, compiled and run with @bufbuild/cel
+ * (apiextensions-apiserver pkg/apiserver/schema/cel/validation.go).
+ */
+import { compiledRules, runExpression, type CompiledRule } from './cel/compile.js';
 import { deepEqual, isObject, type JsonValue } from './json.js';
-import { propertySchema, type Schema, type ValidationRule } from './schema.js';
+import { propertySchema, type Schema } from './schema.js';
 import type { FieldCause } from './status.js';
 
 const ROOT_FIELDS = new Set(['apiVersion', 'kind', 'metadata']);
-
-const programs = new Map<string, CelProgram>();
-
-/** Compiled once per distinct rule text; compile errors surface at CRD registration. */
-export function programFor(rule: string): CelProgram {
-  let p = programs.get(rule);
-  if (!p) {
-    p = compileCel(rule);
-    programs.set(rule, p);
-  }
-  return p;
-}
-
-/** Compiles every rule in a schema tree, returning one cause per rule that this evaluator cannot run. */
-export function compileRules(s: Schema, path: string): FieldCause[] {
-  const causes: FieldCause[] = [];
-  s.validations?.forEach((r, i) => {
-    try {
-      programFor(r.rule);
-    } catch (err) {
-      causes.push({ reason: 'FieldValueInvalid', field: `${path}.x-kubernetes-validations[${i}].rule`, message: `Invalid value: ${JSON.stringify(r.rule)}: compilation failed: ${(err as Error).message}` });
-    }
-  });
-  for (const [k, c] of Object.entries(s.properties ?? {})) causes.push(...compileRules(c, `${path}.properties[${k}]`));
-  if (typeof s.additionalProperties === 'object') causes.push(...compileRules(s.additionalProperties, `${path}.additionalProperties`));
-  if (s.items) causes.push(...compileRules(s.items, `${path}.items`));
-  return causes;
-}
 
 function jsonType(v: JsonValue): string {
   if (v === null) return 'null';
@@ -63,11 +41,11 @@ function typeMatches(v: JsonValue, s: Schema): boolean {
 }
 
 /**
- * Validates a value against a structural schema and its CEL rules, appending one cause
- * per problem. Messages follow the real server's wording, with the field path both in
- * `field` and inside the message ("spec.replicas in body should be ...").
+ * The OpenAPI checks of a structural schema, one cause per problem. Messages follow the
+ * real server's wording, with the field path both in `field` and inside the message
+ * ("spec.replicas in body should be ...").
  */
-export function validate(v: JsonValue, s: Schema, path: string, causes: FieldCause[], old?: JsonValue, root = false): void {
+export function validateSchema(v: JsonValue, s: Schema, path: string, causes: FieldCause[], root = false): void {
   const invalid = (detail: string) => causes.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${show(v)}: ${detail}` });
   if (v === null) {
     if (s.nullable || (!s.type && !s.intOrString)) return;
@@ -95,8 +73,7 @@ export function validate(v: JsonValue, s: Schema, path: string, causes: FieldCau
   if (Array.isArray(v)) {
     if (s.minItems !== undefined && v.length < s.minItems) invalid(`${path} in body should have at least ${s.minItems} items`);
     if (s.maxItems !== undefined && v.length > s.maxItems) causes.push({ reason: 'FieldValueTooMany', field: path, message: `Too many: ${v.length}: must have at most ${s.maxItems} items` });
-    // Items are not correlated with old items (no list-map keys here), so transition rules inside lists are skipped.
-    if (s.items) v.forEach((x, i) => validate(x, s.items as Schema, `${path}[${i}]`, causes));
+    if (s.items) v.forEach((x, i) => validateSchema(x, s.items as Schema, `${path}[${i}]`, causes));
   }
   if (isObject(v)) {
     const n = Object.keys(v).length;
@@ -105,45 +82,130 @@ export function validate(v: JsonValue, s: Schema, path: string, causes: FieldCau
     for (const req of s.required ?? []) {
       if (v[req] === undefined) causes.push({ reason: 'FieldValueRequired', field: path === '' ? req : `${path}.${req}`, message: 'Required value' });
     }
-    const oldObj = isObject(old) ? old : undefined;
     for (const [key, child] of Object.entries(v)) {
       if (root && ROOT_FIELDS.has(key)) continue;
       const cs = propertySchema(s, key);
-      const childPath = path === '' ? key : s.properties?.[key] ? `${path}.${key}` : `${path}[${key}]`;
-      if (cs) validate(child, cs, childPath, causes, oldObj?.[key]);
+      if (cs) validateSchema(child, cs, childPath(path, s, key), causes);
     }
   }
-  for (const rule of s.validations ?? []) runRule(rule, v, s, path, causes, old);
 }
 
-function runRule(rule: ValidationRule, v: JsonValue, s: Schema, path: string, causes: FieldCause[], old: JsonValue | undefined): void {
-  const program = programFor(rule.rule);
-  if (program.usesOldSelf && old === undefined) return;
-  const vars = { self: celFromJson(v, s.type === 'number'), ...(old === undefined ? {} : { oldSelf: celFromJson(old, s.type === 'number') }) };
-  const field = rule.fieldPath ? `${path}${rule.fieldPath.startsWith('.') || rule.fieldPath.startsWith('[') ? '' : '.'}${rule.fieldPath}` : path;
-  const shown = JSON.stringify(s.type ?? jsonType(v));
-  let ok: boolean;
-  try {
-    const result = program.evaluate(vars);
-    if (typeof result !== 'boolean') throw new Error(`rule returned ${typeof result}, not bool`);
-    ok = result;
-  } catch (err) {
-    causes.push({ reason: 'FieldValueInvalid', field, message: `Invalid value: ${shown}: ${(err as Error).message} evaluating rule: ${rule.rule}` });
+function childPath(path: string, s: Schema, key: string): string {
+  if (path === '') return key;
+  return s.properties?.[key] ? `${path}.${key}` : `${path}[${key}]`;
+}
+
+/** The old value of a list item, for map-type lists only (items matched by their keys), as Kubernetes correlates them. */
+function oldItem(item: JsonValue, oldList: JsonValue | undefined, s: Schema): JsonValue | undefined {
+  if (s.listType !== 'map' || !s.listMapKeys || !Array.isArray(oldList) || !isObject(item)) return undefined;
+  const keys = s.listMapKeys;
+  return oldList.find((o) => isObject(o) && keys.every((k) => deepEqual(o[k], item[k])));
+}
+
+function ruleErrorString(r: CompiledRule): string {
+  return (r.rule.message ?? '').trim() || r.rule.rule.trim();
+}
+
+function joinFieldPath(path: string, fieldPath: string): string {
+  if (fieldPath.startsWith('.')) return `${path}${fieldPath}`;
+  if (fieldPath.startsWith('[')) return `${path}${fieldPath}`;
+  return path === '' ? fieldPath : `${path}.${fieldPath}`;
+}
+
+/** The message of a failed rule: its messageExpression when that yields one, else message, else the rule. */
+function failureMessage(r: CompiledRule, s: Schema, root: boolean, v: JsonValue, old: JsonValue | undefined): string {
+  if (r.message) {
+    const out = runExpression(r.message, s, root, v, old);
+    if (out.ok && typeof out.value === 'string') {
+      const text = out.value.trim();
+      if (text !== '' && !/[\n\r]/.test(text) && text.length <= 5000) return text;
+    }
+  }
+  return r.rule.message?.trim() || `failed rule: ${ruleErrorString(r)}`;
+}
+
+function ruleFailure(r: CompiledRule, path: string, typeShown: string, detail: string): FieldCause {
+  const field = r.rule.fieldPath ? joinFieldPath(path, r.rule.fieldPath) : path;
+  switch (r.rule.reason) {
+    case 'FieldValueRequired':
+      return { reason: 'FieldValueRequired', field, message: `Required value: ${detail}` };
+    case 'FieldValueForbidden':
+      return { reason: 'FieldValueForbidden', field, message: `Forbidden: ${detail}` };
+    case 'FieldValueDuplicate':
+      return { reason: 'FieldValueDuplicate', field, message: `Duplicate value: ${typeShown}` };
+    default:
+      return { reason: 'FieldValueInvalid', field, message: `Invalid value: ${typeShown}: ${detail}` };
+  }
+}
+
+/**
+ * Runs the x-kubernetes-validations rules of a node and its children on `v`. Null values
+ * are not validated; transition rules (naming oldSelf) run only where an old value correlates.
+ */
+export function validateRules(v: JsonValue, s: Schema, path: string, causes: FieldCause[], old?: JsonValue, root = false): void {
+  if (v === null) return;
+  // The Go side prints the schema's type as the invalid value ("object"; "" for int-or-string).
+  const typeShown = JSON.stringify(s.type ?? '');
+  for (const r of compiledRules(s, root)) {
+    if (r.error !== undefined) {
+      causes.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${typeShown}: rule compile error: ${r.error}` });
+      continue;
+    }
+    if (!r.program) continue;
+    if (r.program.usesOldSelf && old === undefined) continue;
+    const out = runExpression(r.program, s, root, v, old);
+    if (!out.ok) {
+      const detail =
+        out.error === 'no such overload'
+          ? `'no such overload': call arguments did not match a supported operator, function or macro signature for rule: ${ruleErrorString(r)}`
+          : `${out.error} evaluating rule: ${ruleErrorString(r)}`;
+      causes.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${typeShown}: ${detail}` });
+      continue;
+    }
+    if (out.value !== true) causes.push(ruleFailure(r, path, typeShown, failureMessage(r, s, root, v, old)));
+  }
+  if (Array.isArray(v) && s.items) {
+    const items = s.items;
+    v.forEach((x, i) => validateRules(x, items, `${path}[${i}]`, causes, oldItem(x, old, s), items.embeddedResource === true));
+  }
+  if (isObject(v)) {
+    const oldObj = isObject(old) && s.mapType !== 'atomic' ? old : undefined;
+    for (const [key, child] of Object.entries(v)) {
+      if (root && ROOT_FIELDS.has(key)) continue;
+      const cs = propertySchema(s, key);
+      if (cs) validateRules(child, cs, childPath(path, s, key), causes, oldObj?.[key], cs.embeddedResource === true);
+    }
+  }
+}
+
+const withRules = new WeakMap<Schema, boolean>();
+
+/** Whether any node of the schema carries x-kubernetes-validations. */
+export function hasRules(s: Schema): boolean {
+  let has = withRules.get(s);
+  if (has === undefined) {
+    const children = [...Object.values(s.properties ?? {}), ...(s.items ? [s.items] : []), ...(typeof s.additionalProperties === 'object' ? [s.additionalProperties] : [])];
+    has = (s.validations?.length ?? 0) > 0 || children.some(hasRules);
+    withRules.set(s, has);
+  }
+  return has;
+}
+
+/** Errors that stop the rules from running: the object is not the shape the rules were typed for. */
+const BLOCKING = new Set(['FieldValueNotSupported', 'FieldValueRequired', 'FieldValueTooLong', 'FieldValueTooMany', 'FieldValueTypeInvalid']);
+
+/**
+ * Validates a custom resource (or part of one) against its schema and then its rules.
+ * As in the real server, rules are skipped when the schema check found a blocking error,
+ * and a cause says so.
+ */
+export function validate(v: JsonValue, s: Schema, path: string, causes: FieldCause[], old?: JsonValue, root = false): void {
+  validateSchema(v, s, path, causes, root);
+  if (!hasRules(s)) return;
+  // Causes found before (metadata) count too, as in the server's custom resource strategy.
+  if (causes.some((c) => BLOCKING.has(c.reason))) {
+    causes.push({ reason: 'FieldValueInvalid', field: '<nil>', message: 'Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation' });
     return;
   }
-  if (ok) return;
-  const message = rule.message ?? `failed rule: ${rule.rule}`;
-  switch (rule.reason) {
-    case 'FieldValueRequired':
-      causes.push({ reason: rule.reason, field, message: `Required value: ${message}` });
-      break;
-    case 'FieldValueForbidden':
-      causes.push({ reason: rule.reason, field, message: `Forbidden: ${message}` });
-      break;
-    case 'FieldValueDuplicate':
-      causes.push({ reason: rule.reason, field, message: `Duplicate value: ${message}` });
-      break;
-    default:
-      causes.push({ reason: 'FieldValueInvalid', field, message: `Invalid value: ${shown}: ${message}` });
-  }
+  validateRules(v, s, path, causes, old, root);
 }
