@@ -6,6 +6,7 @@ import { ENCODINGS, packDataset } from '../data/pack/pack.js';
 import { progressReporter } from './progress.js';
 import { s3Flags, s3Options } from './s3-flags.js';
 import { printable } from '../util/printable.js';
+import { limitFlags, limitsFromValues } from '../data/limits.js';
 
 const usage = `Usage: cifar-trainer pack --from SOURCE --out PREFIX [options]
 
@@ -28,7 +29,14 @@ Options:
   --shuffle                store records in a shuffled order (keys and ids stay the source index)
   --seed N                 seed for --shuffle (default 0)
   --limit N                pack only the first N images of the source
-${s3Flags.usage}`;
+${s3Flags.usage}
+${limitFlags.usage}
+
+SIGINT or SIGTERM stops packing and removes the partial output (exit 130 or 143).`;
+
+/** Exit codes after a signal, as a shell reports a process killed by it (128 + signal number). */
+const EXIT_SIGINT = 130;
+const EXIT_SIGTERM = 143;
 
 export const packCommand: Command = {
   name: 'pack',
@@ -46,22 +54,46 @@ export const packCommand: Command = {
       seed: { type: 'string' },
       limit: { type: 'string' },
       ...s3Flags.options,
+      ...limitFlags.options,
     });
     if (!values.from) throw new UsageError('pack: --from SOURCE is required');
     if (!values.out) throw new UsageError('pack: --out PREFIX is required');
-    const result = await packDataset({
-      from: values.from,
-      out: values.out.replace(/\.rec$/, ''),
-      split: choiceFlag('split', values.split, ['train', 'test'] as const, 'train'),
-      ...(values.root !== undefined ? { root: values.root } : {}),
-      encoding: choiceFlag('encoding', values.encoding, ENCODINGS, 'jpg'),
-      quality: intFlag('quality', values.quality, 95, 1, 100),
-      shuffle: values.shuffle ?? false,
-      seed: intFlag('seed', values.seed, 0, 0, 0xffffffff),
-      ...(values.limit !== undefined ? { limit: intFlag('limit', values.limit, 0, 1) } : {}),
-      s3: resolveS3Config(s3Options(values), io.env),
-      onProgress: progressReporter((line) => io.stderr.write(line), 'packed'),
-    });
+    const limits = limitsFromValues(values);
+    // On SIGINT/SIGTERM the pack stops at the next image and its writer removes the
+    // temporary .rec and .idx, so an interrupted run leaves nothing beside the destination.
+    const stop = new AbortController();
+    let stoppedBy: NodeJS.Signals | undefined;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      stoppedBy ??= signal;
+      stop.abort(new Error(`pack: stopped by ${signal}`));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let result: Awaited<ReturnType<typeof packDataset>>;
+    try {
+      result = await packDataset({
+        from: values.from,
+        out: values.out.replace(/\.rec$/, ''),
+        split: choiceFlag('split', values.split, ['train', 'test'] as const, 'train'),
+        ...(values.root !== undefined ? { root: values.root } : {}),
+        encoding: choiceFlag('encoding', values.encoding, ENCODINGS, 'jpg'),
+        quality: intFlag('quality', values.quality, 95, 1, 100),
+        shuffle: values.shuffle ?? false,
+        seed: intFlag('seed', values.seed, 0, 0, 0xffffffff),
+        ...(values.limit !== undefined ? { limit: intFlag('limit', values.limit, 0, 1) } : {}),
+        s3: resolveS3Config(s3Options(values), io.env),
+        onProgress: progressReporter((line) => io.stderr.write(line), 'packed'),
+        limits,
+        signal: stop.signal,
+      });
+    } catch (err) {
+      if (stoppedBy === undefined) throw err;
+      io.stderr.write(`pack: stopped by ${stoppedBy}; the partial output was removed\n`);
+      return stoppedBy === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
     io.stdout.write(`wrote ${result.records} records from ${result.sourceKind} source to ${result.recUri} and ${result.idxUri}\n`);
     if (result.classNames.length > 0) io.stdout.write(`labels: ${result.classNames.map((name, i) => `${i}=${printable(name)}`).join(' ')}\n`);
     else io.stdout.write('labels: as in the list\n');

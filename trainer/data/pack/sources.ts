@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { LocalFileSource } from '../../io/local-source.js';
+import { readWhole } from '../../io/read-whole.js';
+import { DEFAULT_INPUT_LIMITS, LIMIT_FLAGS, type InputLimits } from '../limits.js';
 import { DataFormatError, UsageError, errorMessage } from '../../util/errors.js';
 import { openImageSource } from '../cifar/open-image-source.js';
 import { sniffImageFormat, type EncodedFormat, type Split } from '../cifar/labeled-image.js';
@@ -30,6 +32,8 @@ export interface PackSourceRequest {
   split: Split;
   /** The directory an im2rec .lst's paths are relative to. */
   root?: string;
+  /** Bounds on images, files and archives (default: DEFAULT_INPUT_LIMITS). */
+  limits?: InputLimits;
 }
 
 export function isIm2recList(from: string): boolean {
@@ -43,10 +47,10 @@ export function isIm2recList(from: string): boolean {
 export async function openPackSource(request: PackSourceRequest): Promise<PackSource> {
   if (isIm2recList(request.from)) {
     if (request.root === undefined) throw new UsageError(`${request.from}: an im2rec .lst needs --root DIR, the directory its image paths are relative to`);
-    return openIm2recList(request.from, request.root);
+    return openIm2recList(request.from, request.root, request.limits);
   }
   if (request.root !== undefined) throw new UsageError(`--root applies only to an im2rec .lst source, not ${request.from}`);
-  const source = await openImageSource(request.from, { split: request.split });
+  const source = await openImageSource(request.from, { split: request.split, ...(request.limits ? { limits: request.limits } : {}) });
   return {
     kind: source.kind,
     uri: source.uri,
@@ -69,7 +73,7 @@ export async function openPackSource(request: PackSourceRequest): Promise<PackSo
  * An im2rec list and its images: keys, ids and labels come from the list (several labels
  * on a line become a multi-label header), image bytes from `root`/path, in list order.
  */
-export async function openIm2recList(listPath: string, root: string): Promise<PackSource> {
+export async function openIm2recList(listPath: string, root: string, limits: InputLimits = DEFAULT_INPUT_LIMITS): Promise<PackSource> {
   let text: string;
   try {
     text = await readFile(listPath, 'utf8');
@@ -83,18 +87,18 @@ export async function openIm2recList(listPath: string, root: string): Promise<Pa
     uri: listPath,
     classNames: [],
     async *items() {
-      for (const entry of entries) yield await readListed(listPath, root, entry);
+      for (const entry of entries) yield await readListed(listPath, root, entry, limits);
     },
   };
 }
 
-async function readListed(listPath: string, root: string, entry: ListEntry): Promise<PackItem> {
+async function readListed(listPath: string, root: string, entry: ListEntry, limits: InputLimits): Promise<PackItem> {
   // As im2rec's os.path.join(root, path): relative paths below root, absolute ones as they are.
   const path = resolve(root, entry.path);
   const file = new LocalFileSource(path);
   let bytes: Buffer;
   try {
-    bytes = await file.read(0, await file.size());
+    bytes = await readWhole(file, limits.maxImageBytes, LIMIT_FLAGS.maxImageBytes);
   } catch (err) {
     throw new DataFormatError(listPath, undefined, `line ${entry.line}: ${errorMessage(err)}`);
   } finally {
