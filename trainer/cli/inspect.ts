@@ -1,6 +1,7 @@
 import type { Command, CommandIO } from './command.js';
 import { parseFlags, partFlag } from './command.js';
-import { UsageError } from '../util/errors.js';
+import { DataFormatError, UsageError } from '../util/errors.js';
+import { printableLine } from '../util/printable.js';
 import { openSource, withSuffix } from '../io/uri.js';
 import { resolveS3Config } from '../io/s3-config.js';
 import { readRecords } from '../data/recordio/reader.js';
@@ -8,6 +9,10 @@ import { partRange } from '../data/recordio/shard.js';
 import { IndexedRecordIO } from '../data/recordio/indexed.js';
 import { describeRecord, SummaryAccumulator } from '../data/inspect/record-summary.js';
 import { s3Flags, s3Options } from './s3-flags.js';
+
+/** Each listed shard count costs two small reads per part, so both are bounded. */
+const MAX_SHARDS = 4096;
+const MAX_SHARD_LISTS = 16;
 
 const usage = `Usage: cifar-trainer inspect FILE.rec [--idx FILE.idx] [--part I/N] [--json]
 
@@ -20,8 +25,12 @@ Options:
                    {"index","offset","id","id2","labels","payloadBytes","payloadSha256"}
                    (index counts records from 0 in the order read; with --part, within the part;
                    payloadBytes/payloadSha256 cover the image bytes after the MXNet image header)
-  --shards N,N,... shard sizes to show in the summary (default 2,4,8)
-${s3Flags.usage}`;
+  --shards N,N,... shard sizes to show in the summary (default 2,4,8; at most ${MAX_SHARD_LISTS} sizes, each 1-${MAX_SHARDS})
+${s3Flags.usage}
+
+Exit codes: 0 the file (and its index, when there is one) is consistent; 1 a corrupt file, or an
+index that does not match the records; 2 usage error.`;
+
 
 export const inspectCommand: Command = {
   name: 'inspect',
@@ -34,9 +43,10 @@ export const inspectCommand: Command = {
     const part = partFlag('part', values.part);
     const shardCounts = (values.shards ?? '2,4,8').split(',').map((s) => {
       const n = Number(s);
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--shards: '${s}' is not a positive integer`);
+      if (!/^\s*\d+\s*$/.test(s) || !Number.isInteger(n) || n < 1 || n > MAX_SHARDS) throw new UsageError(`--shards: '${s}' is not an integer from 1 to ${MAX_SHARDS}`);
       return n;
     });
+    if (shardCounts.length > MAX_SHARD_LISTS) throw new UsageError(`--shards: at most ${MAX_SHARD_LISTS} shard sizes, got ${shardCounts.length}`);
     const s3 = resolveS3Config(s3Options(values), io.env);
     const source = openSource(recUri, s3);
     try {
@@ -75,9 +85,10 @@ export const inspectCommand: Command = {
           lines.push(`  ${String(n).padStart(3)} parts: ${counts.join(' ')}`);
         }
       }
-      lines.push(...(await indexReport(recUri, values.idx, summary, s3)));
+      const checked = await indexReport(recUri, values.idx, summary, range, s3);
+      lines.push(checked.line);
       io.stdout.write(`${lines.join('\n')}\n`);
-      return 0;
+      return checked.ok ? 0 : 1;
     } finally {
       await source.close();
     }
@@ -90,28 +101,48 @@ function compareLabels(a: string, b: string): number {
   return Number.isFinite(na) && Number.isFinite(nb) ? na - nb : a.localeCompare(b);
 }
 
-/** Checks the .idx against the scanned records: same count, every offset a record start. */
-async function indexReport(recUri: string, idxFlag: string | undefined, summary: SummaryAccumulator, s3: ReturnType<typeof resolveS3Config>): Promise<string[]> {
+/**
+ * Checks the .idx against the scanned records of the range read (the whole file, or the
+ * part): every entry in the range at a record start, no two entries at one record, every
+ * record indexed. `ok` is false for any mismatch, so the command exits non-zero.
+ */
+async function indexReport(
+  recUri: string,
+  idxFlag: string | undefined,
+  summary: SummaryAccumulator,
+  range: { start: number; end: number },
+  s3: ReturnType<typeof resolveS3Config>,
+): Promise<{ line: string; ok: boolean }> {
   const idxUri = idxFlag ?? withSuffix(recUri, '.idx');
   const idxSource = openSource(idxUri, s3);
   const rec = openSource(recUri, s3);
+  const label = 'index:        ';
   try {
     try {
       await idxSource.size();
     } catch (err) {
       if (idxFlag) throw err;
-      return [`index:         none at ${idxUri}`];
+      return { line: `${label} none at ${idxUri}`, ok: true };
     }
-    const indexed = await IndexedRecordIO.open(rec, idxSource);
-    const entries = indexed.entries();
+    let entries: { key: number; offset: number }[];
+    try {
+      entries = (await IndexedRecordIO.open(rec, idxSource)).entries();
+    } catch (err) {
+      if (!(err instanceof DataFormatError)) throw err;
+      return { line: `${label} ${printableLine(err.message)}`, ok: false };
+    }
+    const inRange = entries.filter((e) => e.offset >= range.start && e.offset < range.end);
+    const scope = inRange.length === entries.length ? `${entries.length} entries` : `${inRange.length} of ${entries.length} entries in this part`;
     const known = new Set(summary.offsets);
-    const stray = entries.filter((e) => !known.has(e.offset));
+    const stray = inRange.filter((e) => !known.has(e.offset));
     if (stray.length > 0) {
       const first = stray[0];
-      return [`index:         ${idxUri}: ${entries.length} entries, ${stray.length} do not point at a record start (first: key ${first.key}, offset ${first.offset})`];
+      return { line: `${label} ${idxUri}: ${scope}, ${stray.length} do not point at a record start (first: key ${first.key}, offset ${first.offset})`, ok: false };
     }
-    const missing = summary.records - new Set(entries.map((e) => e.offset)).size;
-    return [`index:         ${idxUri}: ${entries.length} entries, all at record starts${missing > 0 ? `; ${missing} records are not indexed` : ''}`];
+    const indexed = new Set(inRange.map((e) => e.offset)).size;
+    const missing = summary.records - indexed;
+    if (missing > 0) return { line: `${label} ${idxUri}: ${scope}, all at record starts, but ${missing} records are not indexed`, ok: false };
+    return { line: `${label} ${idxUri}: ${scope}, all at record starts`, ok: true };
   } finally {
     await idxSource.close();
     await rec.close();
