@@ -24,7 +24,11 @@ import {
 import { createHash } from 'node:crypto';
 
 const PEER_TIMEOUT_S = 2;
-const opts = { peerTimeoutS: PEER_TIMEOUT_S, rendezvousTimeoutS: 30 };
+const opts = { peerTimeoutS: PEER_TIMEOUT_S, rendezvousTimeoutS: 60 };
+/** Child ranks start through tsx: on a loaded 2-core machine that can take many seconds. */
+const START_MS = 60_000;
+/** How late a failure may be seen on a busy machine, beyond the window the code promises. */
+const LOAD_SLACK_MS = 5000;
 
 function kill(t: { teardown: (fn: () => void) => void }, child: ChildProcess): void {
   t.teardown(() => {
@@ -78,13 +82,16 @@ t.test('a rank killed mid-all-reduce fails the others with PeerLostError and exi
   }) as [{ child: ChildProcess; w: ReturnType<typeof watchChild> }, { child: ChildProcess; w: ReturnType<typeof watchChild> }];
   const g = await joinGroup(rankConfig(3, 0, port, opts), { fingerprint: FINGERPRINT });
   const looping = loopUntilFailure(g, length);
-  await waitFor(() => c2.w.lines.some((l) => 'ready' in l), 15_000, 'rank 2 to finish an all-reduce');
+  await waitFor(() => c2.w.lines.some((l) => 'ready' in l), START_MS, 'rank 2 to finish an all-reduce');
   const killedAt = Date.now();
   c2.child.kill('SIGKILL');
   const { err, at } = await looping;
   t.ok(err instanceof PeerLostError, `rank 0 got ${String(err)}`);
   t.match(String(err), /lost peer rank 2 \(127\.0\.0\.4:\d+\)/, 'names the killed rank and its address');
-  t.ok(at - killedAt < PEER_TIMEOUT_S * 1000, `detected in ${at - killedAt} ms`);
+  // A killed process's sockets close at once: the loss is seen from the connection, not by
+  // waiting out the peer timeout (which would say "silent for").
+  t.notMatch(String(err), /silent for/, 'detected from the closed connection, not the timeout');
+  t.ok(at - killedAt < PEER_TIMEOUT_S * 1000 + LOAD_SLACK_MS, `detected in ${at - killedAt} ms`);
   const code = await c1.w.exited;
   t.equal(code, EXIT_RETRYABLE, 'the surviving child exits with the retryable code');
   const line = c1.w.lines.find((l) => 'error' in l);
@@ -101,7 +108,7 @@ t.test('a hung rank (SIGSTOP) is declared lost within the peer timeout', async (
   const w = watchChild(child);
   const groups = await Promise.all([0, 1].map((r) => joinGroup(rankConfig(3, r, port, opts), { fingerprint: FINGERPRINT })));
   const loops = groups.map((g) => loopUntilFailure(g, length));
-  await waitFor(() => w.lines.some((l) => 'ready' in l), 15_000, 'rank 2 to finish an all-reduce');
+  await waitFor(() => w.lines.some((l) => 'ready' in l), START_MS, 'rank 2 to finish an all-reduce');
   const stoppedAt = Date.now();
   child.kill('SIGSTOP');
   const results = await Promise.all(loops);
@@ -109,7 +116,10 @@ t.test('a hung rank (SIGSTOP) is declared lost within the peer timeout', async (
     t.ok(err instanceof PeerLostError, `rank ${i}: ${String(err)}`);
     t.match(String(err), /lost peer rank 2 \(127\.0\.0\.4:\d+\): silent for/, `rank ${i} names the hung rank`);
     const took = at - stoppedAt;
-    t.ok(took >= PEER_TIMEOUT_S * 1000 - 100 && took < PEER_TIMEOUT_S * 1000 + 1500, `rank ${i} detected it in ${took} ms`);
+    // Silence counts from the last byte rank 2 sent, which may be a little before the stop
+    // (at most one heartbeat interval, a fifth of the timeout); never sooner than that.
+    const earliest = PEER_TIMEOUT_S * 1000 - (PEER_TIMEOUT_S * 1000) / 5 - 100;
+    t.ok(took >= earliest && took < PEER_TIMEOUT_S * 1000 + LOAD_SLACK_MS, `rank ${i} detected it in ${took} ms`);
   }
   child.kill('SIGKILL');
   await Promise.all(groups.map((g) => g.close()));

@@ -12,6 +12,8 @@ import { decodeAbort, decodeReject, type AbortMsg, type RejectMsg } from './mess
 
 /** Before authentication a stranger may send only small handshake frames. */
 export const HANDSHAKE_LIMITS: FrameLimits = { maxControlBytes: 16 * 1024, maxDataBytes: 0 };
+/** All the bytes a stranger may send before authenticating: a handshake needs well under 1 KiB. */
+export const MAX_UNAUTHENTICATED_BYTES = 64 * 1024;
 /**
  * DATA payloads stream into caller buffers and are never held whole, so this cap only
  * rejects nonsense lengths; it is the largest sub-chunk a rank may be configured to send.
@@ -85,6 +87,10 @@ export class Conn {
   private lastWrite: Promise<void> = Promise.resolve();
   private writesPending = 0;
   private peerLeft = false;
+  private authenticated = false;
+  private receivedBytes = 0;
+  /** After a last frame is sent nothing more is read: a refused stranger cannot make us buffer. */
+  private closing = false;
   private readonly failed_ = deferred<never>();
 
   constructor(readonly socket: Socket) {
@@ -97,7 +103,15 @@ export class Conn {
       HANDSHAKE_TYPES,
     );
     socket.on('data', (chunk: Buffer) => {
+      if (this.closing) return;
       this.lastRecvAt = Date.now();
+      if (!this.authenticated) {
+        this.receivedBytes += chunk.length;
+        if (this.receivedBytes > MAX_UNAUTHENTICATED_BYTES) {
+          this.fail(new ProtocolError(this.label, `sent more than ${MAX_UNAUTHENTICATED_BYTES} bytes before authenticating`));
+          return;
+        }
+      }
       try {
         this.parser.push(chunk);
       } catch (err) {
@@ -133,6 +147,7 @@ export class Conn {
   /** After authentication: allow the collective frame types and larger frames. */
   enterSession(label: string, maxDataBytes: number): void {
     this.label = label;
+    this.authenticated = true;
     this.parser.setAllowed(
       [FrameType.Op, FrameType.Data, FrameType.Heartbeat, FrameType.Abort, FrameType.Bye, FrameType.Reject, FrameType.Register, FrameType.Membership],
       { maxControlBytes: 1024 * 1024, maxDataBytes },
@@ -239,7 +254,11 @@ export class Conn {
    */
   finish(type: FrameType, payload: Uint8Array, err: Error): void {
     if (this.failure) return;
+    this.closing = true;
     if (!this.socket.destroyed) {
+      // Stop reading: whatever the peer still sends waits in the kernel (and then TCP flow
+      // control stops it) instead of being parsed and queued here.
+      this.socket.pause();
       this.socket.end(encodeFrame(type, payload));
       setTimeout(() => this.socket.destroy(), 1000).unref();
     }

@@ -82,3 +82,18 @@ export function peerMessage(peer: string, err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   return msg.startsWith(`${peer}: `) ? `from ${msg}` : `from ${peer}: ${msg}`;
 }
+
+/**
+ * A listener refused or misled us before proving it holds the job secret. It may not be
+ * our peer at all (a stale pod, another job, an attacker), so nothing it said is trusted
+ * or repeated, and the attempt is retried like an unreachable peer.
+ */
+export class UnverifiedPeerError extends Error {
+  readonly peer: string;
+
+  constructor(peer: string, detail: string) {
+    super(`${peer}: ${detail}`);
+    this.name = 'UnverifiedPeerError';
+    this.peer = peer;
+  }
+}

@@ -3,23 +3,29 @@
  *   server -> CHALLENGE(server nonce)
  *   client -> HELLO(role, rank, job id, client nonce, HMAC over server nonce + identity)
  *   server -> WELCOME(HMAC over both nonces + identity)   or REJECT and close
- * The client checks WELCOME, so a listener without the secret cannot pose as a peer either.
+ * The client checks WELCOME, so a listener without the secret cannot pose as a peer either;
+ * until it has, anything it sends (a REJECT, a bad WELCOME, garbage) is an
+ * UnverifiedPeerError: retried, and its text never repeated.
  */
 import { endianness } from 'node:os';
 import { clientProof, NONCE_BYTES, newNonce, proofMatches, serverProof, type Identity } from './auth.js';
 import type { Conn } from './conn.js';
 import { PeerRejectedError } from './conn.js';
-import { PeerAuthError } from './errors.js';
+import { PeerAuthError, UnverifiedPeerError } from './errors.js';
 import { FrameType } from './framing.js';
 import { decodeHello, encodeMsg, type HelloMsg, type Role } from './messages.js';
 
 const ENDIAN = endianness();
 
-/** Proves our identity to a server and checks the server's proof. Throws PeerAuthError when either fails. */
+/**
+ * Proves our identity to a server and checks the server's proof. Throws
+ * UnverifiedPeerError when the server refuses us or fails its proof: it has not shown it
+ * holds the secret, so it may not be our peer, and what it says is not passed on.
+ */
 export async function handshakeAsClient(conn: Conn, secret: Buffer, id: Identity, timeoutMs: number): Promise<void> {
   try {
     const serverNonce = await conn.expect(FrameType.Challenge, timeoutMs, 'handshake challenge');
-    if (serverNonce.length !== NONCE_BYTES) throw new PeerAuthError(conn.label, `challenge nonce of ${serverNonce.length} bytes`);
+    if (serverNonce.length !== NONCE_BYTES) throw new UnverifiedPeerError(conn.label, `sent a challenge nonce of ${serverNonce.length} bytes`);
     const clientNonce = newNonce();
     const hello: HelloMsg = {
       role: id.role,
@@ -32,12 +38,14 @@ export async function handshakeAsClient(conn: Conn, secret: Buffer, id: Identity
     await conn.send(FrameType.Hello, encodeMsg(hello));
     const welcome = await conn.expect(FrameType.Welcome, timeoutMs, 'handshake welcome');
     if (!proofMatches(serverProof(secret, clientNonce, serverNonce, id), welcome)) {
-      const err = new PeerAuthError(conn.label, 'the server failed to prove it holds the job secret (wrong secret or another job)');
+      const err = new UnverifiedPeerError(conn.label, 'the server failed to prove it holds the job secret (wrong secret on one side, or another job)');
       conn.fail(err);
       throw err;
     }
   } catch (err) {
-    if (err instanceof PeerRejectedError) throw new PeerAuthError(conn.label, `refused our handshake: ${err.reject.reason}`);
+    if (err instanceof PeerRejectedError) {
+      throw new UnverifiedPeerError(conn.label, 'refused our handshake before proving it holds the job secret (wrong secret on one side, or another job; its reason is not trusted)');
+    }
     throw err;
   }
 }

@@ -9,6 +9,7 @@ import { Conn, MAX_DATA_FRAME_BYTES } from './conn.js';
 import { PeerAuthError, RendezvousTimeoutError, peerMessage } from './errors.js';
 import { backoffMs, deferred, sleep } from './async.js';
 import { handshakeAsClient, handshakeAsServer } from './handshake.js';
+import { HANDSHAKE_TIMEOUT_MS, HandshakeSlots, rateLimitedLog } from './admission.js';
 import { formatAddress, type Member } from './messages.js';
 import { connectTcp, type Listener } from './net.js';
 import { requireSecret } from './rendezvous.js';
@@ -47,18 +48,22 @@ export async function formRing(cfg: DistConfig, members: readonly Member[], list
   const nextMember = members[next] as Member;
   const label = (p: Peer): string => `rank ${p.rank} (${p.address})`;
   const accepted = deferred<Conn>();
+  const logRefusal = rateLimitedLog(log);
+  const slots = new HandshakeSlots();
 
   listener.setHandler((socket) => {
     const conn = new Conn(socket);
-    const timeout = Math.max(1, deadline - Date.now());
+    const timeout = Math.max(1, Math.min(deadline - Date.now(), HANDSHAKE_TIMEOUT_MS));
+    slots.add(conn);
     handshakeAsServer(conn, secret, 'ring', cfg.jobId, timeout, prev)
+      .finally(() => slots.release(conn))
       .then(() => {
         if (accepted.settled()) throw new Error('the ring is already formed');
         conn.enterSession(label(prevPeer), MAX_DATA_FRAME_BYTES);
         accepted.resolve(conn);
       })
       .catch((err: unknown) => {
-        log(`ring: rank ${cfg.rank} refused connection ${peerMessage(conn.label, err)}`);
+        logRefusal(`ring: rank ${cfg.rank} refused connection ${peerMessage(conn.label, err)}`);
         conn.fail(err instanceof Error ? err : new Error(String(err)));
       });
   });

@@ -10,6 +10,7 @@ import { peerMessage } from './errors.js';
 import type { DistConfig } from './config.js';
 import { Conn, PeerRejectedError } from './conn.js';
 import { GroupMismatchError, PeerAuthError, RendezvousTimeoutError } from './errors.js';
+import { HANDSHAKE_TIMEOUT_MS, HandshakeSlots, rateLimitedLog } from './admission.js';
 import { FrameType } from './framing.js';
 import { handshakeAsClient, handshakeAsServer } from './handshake.js';
 import {
@@ -75,6 +76,9 @@ async function runMaster(cfg: DistConfig, fingerprint: string, log: LogFn): Prom
   const done = deferred<void>();
   log(`rendezvous: rank 0 waiting for ${n - 1} ranks on ${masterAddress}`);
 
+  // Strangers can open connections freely: their refusals are logged at a bounded rate.
+  const logRefusal = rateLimitedLog(log);
+  const slots = new HandshakeSlots();
   const refuse = (conn: Conn, code: RejectCode, reason: string): void => {
     log(`rendezvous: refused ${conn.label}: ${reason}`);
     conn.finish(FrameType.Reject, encodeMsg({ reason, code, missing: [] }), new Error(reason));
@@ -82,7 +86,13 @@ async function runMaster(cfg: DistConfig, fingerprint: string, log: LogFn): Prom
 
   const admit = async (conn: Conn): Promise<void> => {
     const stepTimeout = Math.max(1, Math.min(cfg.peerTimeoutMs, deadline - Date.now()));
-    const hello = await handshakeAsServer(conn, secret, 'master', cfg.jobId, stepTimeout);
+    slots.add(conn);
+    let hello;
+    try {
+      hello = await handshakeAsServer(conn, secret, 'master', cfg.jobId, Math.min(stepTimeout, HANDSHAKE_TIMEOUT_MS));
+    } finally {
+      slots.release(conn);
+    }
     conn.enterSession(`rank ${hello.rank} (${conn.label})`, 0);
     const reg = decodeRegister(await conn.expect(FrameType.Register, stepTimeout, 'registration'));
     const who = `rank ${reg.rank} (${reg.host}:${reg.port})`;
@@ -126,7 +136,7 @@ async function runMaster(cfg: DistConfig, fingerprint: string, log: LogFn): Prom
   master.setHandler((socket) => {
     const conn = new Conn(socket);
     admit(conn).catch((err: unknown) => {
-      log(`rendezvous: refused connection ${peerMessage(conn.label, err)}`);
+      logRefusal(`rendezvous: refused connection ${peerMessage(conn.label, err)}`);
       conn.fail(err instanceof Error ? err : new Error(String(err)));
     });
   });
@@ -220,8 +230,11 @@ async function runWorker(cfg: DistConfig, fingerprint: string, log: LogFn): Prom
         return { members, listener };
       } catch (err) {
         conn?.fail(err instanceof Error ? err : new Error(String(err)));
+        // Only the authenticated master's refusals are final (PeerRejectedError after the
+        // handshake, PeerAuthError); anything before it (UnverifiedPeerError) is retried.
         if (err instanceof PeerAuthError) throw err;
         if (err instanceof PeerRejectedError) throw errorFromReject(err.reject, master);
+        if (attempt === 0) log(`rendezvous: rank ${cfg.rank}: master ${master} not ready (${errorMessage(err)}); retrying until the deadline`);
         lastError = errorMessage(err);
         await sleep(Math.min(backoffMs(attempt), deadline - Date.now()));
       }
