@@ -50,13 +50,14 @@ Checkpoints and output:
   --resume                       continue from the latest checkpoint in --checkpoint
   --out DIR                      metrics.json, accuracy.svg and model/ (directory or s3:// prefix)
 Runtime:
-  --backend auto|tensorflow|wasm|cpu   (default auto: tensorflow, else wasm, else cpu)
+  --backend auto|tensorflow|native|wasm|cpu   (default auto: tensorflow, else native, else wasm, else cpu)
+  --threads N                    compute threads of native and tensorflow (default: the pod's CPU limit, else the cores)
   --log-format text|json         progress on stderr (default text)
   --progress-interval SECONDS    between step lines (default 5)
   --prefetch-workers N           batch-making worker threads (default 1; 0 = inline)
   --no-shuffle                   keep the stored order every epoch (for equivalence checks)
   --metrics-port N               serve /metrics (Prometheus), /progress (JSON) and /healthz on this port
-  --metrics-host HOST            address to bind (default POD_IP, else 0.0.0.0)
+  --metrics-host HOST            address to bind (default POD_IP, else 127.0.0.1; never all interfaces unless asked)
 Distributed (data-parallel, synchronous SGD; the operator sets these as environment variables):
   --world-size N (WORLD_SIZE)  --rank R (RANK)  --master-addr HOST (MASTER_ADDR)  --master-port P (MASTER_PORT)
   peer secret from CIFAR_PEER_SECRET or the file in CIFAR_PEER_SECRET_FILE (required when N > 1)
@@ -107,6 +108,7 @@ const flags = {
   resume: { type: 'boolean' },
   out: { type: 'string' },
   backend: { type: 'string' },
+  threads: { type: 'string' },
   'log-format': { type: 'string' },
   'progress-interval': { type: 'string' },
   'prefetch-workers': { type: 'string' },
@@ -172,6 +174,7 @@ export function parseTrainOptions(argv: string[], env: NodeJS.ProcessEnv): Train
     augment: { pad: intFlag('pad', v.pad, 4, 0, 64), flip: !(v['no-flip'] ?? false) },
     seed: intFlag('seed', v.seed, 1, 0, 0xffffffff),
     backend: choiceFlag('backend', v.backend, BACKEND_CHOICES, 'auto'),
+    ...optional('threads', v.threads !== undefined ? intFlag('threads', v.threads, 1, 1, 1024) : undefined),
     ...optional(
       'pretrained',
       v.pretrained
@@ -202,7 +205,9 @@ export function parseTrainOptions(argv: string[], env: NodeJS.ProcessEnv): Train
       'metrics',
       v['metrics-port'] !== undefined
         ? {
-            host: v['metrics-host'] ?? env.POD_IP ?? '0.0.0.0',
+            // The pod IP is where the operator and Prometheus reach the pod; outside a pod,
+            // loopback. Binding every interface is left to an explicit --metrics-host 0.0.0.0.
+            host: v['metrics-host'] ?? (env.POD_IP?.trim() || '127.0.0.1'),
             port: intFlag('metrics-port', v['metrics-port'], 0, 0, 65535),
             jobName: env.JOB_NAME ?? 'local',
             jobNamespace: env.JOB_NAMESPACE ?? 'default',

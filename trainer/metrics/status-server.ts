@@ -2,6 +2,12 @@ import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { ProgressSnapshot } from './progress-tracker.js';
 
+/** Pollers are the operator and Prometheus: a handful of connections, each a few requests a minute. */
+export const MAX_STATUS_CONNECTIONS = 32;
+/** An idle keep-alive connection is closed after this long; a request must arrive whole within the request timeout. */
+export const STATUS_IDLE_TIMEOUT_MS = 15_000;
+export const STATUS_REQUEST_TIMEOUT_MS = 10_000;
+
 export interface StatusServer {
   url: string;
   close(): Promise<void>;
@@ -17,6 +23,8 @@ export async function startStatusServer(options: {
   port: number;
   registry: Registry;
   progress: () => ProgressSnapshot | undefined;
+  maxConnections?: number;
+  idleTimeoutMs?: number;
 }): Promise<StatusServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -43,6 +51,14 @@ export async function startStatusServer(options: {
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   });
+  // Bounded for anyone who can reach the port: connections beyond the cap are refused, idle
+  // ones closed, and slow senders cut off (headers and the whole request).
+  server.maxConnections = options.maxConnections ?? MAX_STATUS_CONNECTIONS;
+  server.keepAliveTimeout = options.idleTimeoutMs ?? STATUS_IDLE_TIMEOUT_MS;
+  server.headersTimeout = STATUS_REQUEST_TIMEOUT_MS;
+  server.requestTimeout = STATUS_REQUEST_TIMEOUT_MS;
+  // A connection that never sends a request, or stops mid-way, is idle too.
+  server.timeout = options.idleTimeoutMs ?? STATUS_IDLE_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`metrics server: cannot listen on ${options.host}:${options.port}: ${err.code ?? err.message}`)));
     server.listen(options.port, options.host, resolve);
