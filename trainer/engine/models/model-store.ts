@@ -3,6 +3,7 @@ import { openDirectory } from '../../io/directory.js';
 import type { S3Config } from '../../io/s3-config.js';
 import { DataFormatError, UsageError, errorMessage } from '../../util/errors.js';
 import './grouped-conv2d.js';
+import './mxnet/layers.js';
 
 export const MODEL_JSON_NAME = 'model.json';
 export const WEIGHTS_NAME = 'weights.bin';

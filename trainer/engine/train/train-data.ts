@@ -1,7 +1,7 @@
 import type { ImageCache } from '../../data/pipeline/image-cache.js';
 import type { BatchProducer } from '../../data/pipeline/batch-producer.js';
 import { batchCount, batchesForEpoch } from '../../data/pipeline/batches.js';
-import { CIFAR10_MEAN, CIFAR10_STD } from '../../data/pipeline/normalize.js';
+import { CIFAR10_MEAN, CIFAR10_STD, type Rgb } from '../../data/pipeline/normalize.js';
 import type { TrainData } from './types.js';
 
 export interface TrainDataOptions {
@@ -13,6 +13,8 @@ export interface TrainDataOptions {
   shuffle: boolean;
   /** Steps per epoch when it must agree across replicas (the smallest shard's); default: this cache's. */
   stepsPerEpoch?: number;
+  /** Input normalisation, 0..255 scale (default: the CIFAR-10 statistics). */
+  normalization?: { mean: Rgb; std: Rgb };
 }
 
 /**
@@ -21,7 +23,8 @@ export interface TrainDataOptions {
  * centre-cropped validation batches.
  */
 export function makeTrainData(train: ImageCache, validation: ImageCache | undefined, producer: BatchProducer, options: TrainDataOptions): TrainData {
-  const common = { crop: options.crop, pad: options.pad, mean: CIFAR10_MEAN, std: CIFAR10_STD, seed: options.seed };
+  const { mean, std } = options.normalization ?? { mean: CIFAR10_MEAN, std: CIFAR10_STD };
+  const common = { crop: options.crop, pad: options.pad, mean, std, seed: options.seed };
   const stepsPerEpoch = options.stepsPerEpoch ?? batchCount(train.count, options.batchSize, true);
   return {
     stepsPerEpoch,
