@@ -35,6 +35,7 @@ export class TrainerMetrics {
   readonly lastCheckpointTimestamp: Gauge;
   readonly restarts: Gauge;
   readonly backendInfo: Gauge;
+  readonly computeThreads: Gauge;
   readonly worldSize: Gauge;
 
   constructor(labels: MetricLabels) {
@@ -58,6 +59,7 @@ export class TrainerMetrics {
     this.lastCheckpointTimestamp = new Gauge({ name: 'cifar_trainer_last_checkpoint_timestamp_seconds', help: 'Unix time of the last checkpoint written.', registers });
     this.restarts = new Gauge({ name: 'cifar_trainer_restarts', help: 'Gang restarts before this attempt (from the operator).', registers });
     this.backendInfo = new Gauge({ name: 'cifar_trainer_backend_info', help: 'The TensorFlow.js backend in use (value 1).', labelNames: ['backend'], registers });
+    this.computeThreads = new Gauge({ name: 'cifar_trainer_compute_threads', help: 'Threads the backend computes with (--threads; 1 on wasm and cpu).', registers });
     this.worldSize = new Gauge({ name: 'cifar_trainer_world_size', help: 'Replicas in the training group.', registers });
     new Gauge({
       name: 'cifar_trainer_tfjs_tensors',

@@ -35,6 +35,8 @@ export interface TrainOptions {
   augment: { pad: number; flip: boolean };
   seed: number;
   backend: BackendChoice;
+  /** Compute threads for the native and tensorflow backends; default from the CPU limit (engine/backend/threads.ts). */
+  threads?: number;
   pretrained?: { uri: string; layerBeforeFullc?: string; freeze: boolean; lrMultiplier: number };
   checkpoint?: { uri: string; everyEpochs: number; keep: number };
   resume: boolean;

@@ -47,7 +47,7 @@ export interface SessionResult {
  */
 export async function runTrainingSession(options: TrainOptions, io: SessionIO): Promise<SessionResult> {
   const started = performance.now();
-  const backend = await selectBackend(options.backend, io.log);
+  const backend = await selectBackend(options.backend, io.log, options.threads === undefined ? {} : { threads: options.threads });
 
   const [, height, width] = options.imageShape;
   if (height !== width) throw new UsageError(`--image-shape: height ${height} and width ${width} must be equal (square crops)`);
@@ -70,6 +70,7 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
   try {
     if (options.metrics && telemetry) {
       telemetry.backendInfo.set({ backend: backend.name }, 1);
+      telemetry.computeThreads.set(backend.threads);
       telemetry.epochs.set(options.epochs);
       telemetry.worldSize.set(worldSize);
       telemetry.restarts.set(options.metrics.restarts);
