@@ -1,5 +1,7 @@
 import t from 'tap';
 import { cgroupCpuLimit, defaultThreadCount } from '../trainer/engine/backend/threads.js';
+import { parseTrainOptions } from '../trainer/cli/train.js';
+import { TrainerMetrics } from '../trainer/metrics/trainer-metrics.js';
 
 /** A fake file system holding only `files`. */
 function reader(files: Record<string, string>): (path: string) => string {
@@ -28,4 +30,18 @@ t.test('the default thread count is the CPU limit, else the cores, never more th
   t.equal(defaultThreadCount(2, null), 2);
   t.equal(defaultThreadCount(2, 16), 2);
   t.ok(defaultThreadCount() >= 1, 'this machine gives at least one');
+});
+
+t.test('--threads reaches the train options and is checked', async (t) => {
+  const base = ['--model', 'lenet', '--data-train', 'train.rec'];
+  t.equal(parseTrainOptions([...base, '--threads', '3', '--backend', 'native'], {}).threads, 3);
+  t.equal(parseTrainOptions([...base, '--backend', 'native'], {}).backend, 'native');
+  t.equal(parseTrainOptions(base, {}).threads, undefined, 'absent: the backend picks the default');
+  t.throws(() => parseTrainOptions([...base, '--threads', '0'], {}), /--threads/);
+});
+
+t.test('/metrics reports the compute threads', async (t) => {
+  const m = new TrainerMetrics({ jobName: 'j', jobNamespace: 'ns', rank: 0 });
+  m.computeThreads.set(2);
+  t.match(await m.registry.metrics(), /^cifar_trainer_compute_threads\{[^}]*\} 2$/m);
 });
