@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { heNormal } from './init.js';
+import { groupedConv2d } from '../backend/grouped-conv.js';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Kwargs = Parameters<tf.layers.Layer['call']>[1];
@@ -18,8 +19,8 @@ export interface GroupedConv2DArgs extends LayerArgs {
 /**
  * 2-D convolution whose input and output channels are split into `groups` groups, each
  * output group seeing only its input group (ResNeXt's aggregated transform; AlexNet's
- * two-GPU split). tfjs has no grouped conv2d op, so each group is an ordinary conv2d
- * on a channel slice, and the results are concatenated.
+ * two-GPU split). tfjs has no grouped conv2d op: see groupedConv2d (one native kernel on
+ * the native backend, per-group conv2d on channel slices elsewhere).
  *
  * The kernel is stored as [kh, kw, inChannels / groups, filters], output channels of
  * group g being columns g * filters/groups ... (g+1) * filters/groups - 1: the layout
@@ -82,14 +83,7 @@ export class GroupedConv2D extends tf.layers.Layer {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
       if (this.kernel === null) throw new Error(`GroupedConv2D ${this.name}: called before build`);
       const kernel = this.kernel.read() as tf.Tensor4D;
-      let y: tf.Tensor4D;
-      if (this.groups === 1) {
-        y = tf.conv2d(x, kernel, this.strides, this.padding);
-      } else {
-        const xs = tf.split(x, this.groups, 3);
-        const ks = tf.split(kernel, this.groups, 3);
-        y = tf.concat(xs.map((xi, g) => tf.conv2d(xi as tf.Tensor4D, ks[g] as tf.Tensor4D, this.strides, this.padding)), 3);
-      }
+      const y = groupedConv2d(x, kernel, this.strides, this.padding, this.groups);
       return this.bias === null ? y : tf.add(y, this.bias.read());
     });
   }
