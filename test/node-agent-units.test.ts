@@ -5,9 +5,11 @@ import { hostsMap } from '../hack/local-cluster/node-agent/hosts-map.js';
 import { LoopbackIpPool } from '../hack/local-cluster/node-agent/ip-pool.js';
 import { PodConfigError } from '../hack/local-cluster/node-agent/pod-ref.js';
 import { nodeLostStatus, podStatus, terminatedState } from '../hack/local-cluster/node-agent/pod-status.js';
-import { buildProcessSpec, mapArgument } from '../hack/local-cluster/node-agent/process-spec.js';
+import { etcHosts, resolvConf } from '../hack/local-cluster/node-agent/pod-files.js';
+import { buildContainerProcess, DEFAULT_PATH } from '../hack/local-cluster/node-agent/process-spec.js';
+import { orderedMounts, sandboxScript, shellQuote, unshareArgs, type SandboxInput } from '../hack/local-cluster/node-agent/sandbox.js';
 import { logTail, tailBytes, terminationMessage } from '../hack/local-cluster/node-agent/termination-message.js';
-import { mapMountedPath, planMounts, volumeFiles } from '../hack/local-cluster/node-agent/volumes.js';
+import { planMounts, volumeFiles } from '../hack/local-cluster/node-agent/volumes.js';
 
 /** A worker pod shaped like operator/core/desired-pod.ts builds it. */
 function trainerPod(): V1Pod {
@@ -87,22 +89,16 @@ t.test('env: literals, downward API, secretKeyRef and configMapKeyRef', async (t
   t.same(e2, { APP_level: 'override', APP_mode: 'x' }, 'envFrom first, env wins');
 });
 
-t.test('volumes: one directory per mount, mountPath rewriting, secret files with modes', async (t) => {
+t.test('volumes: where each mount comes from; Secret and ConfigMap volumes read-only; files with modes', async (t) => {
   const pod = trainerPod();
   const mounts = planMounts(pod, pod.spec!.containers[0], '/state/pods/p');
   t.same(
-    mounts.map((m) => [m.mountPath, m.hostDir, m.source.kind]),
+    mounts.map((m) => [m.mountPath, m.hostDir, m.source.kind, m.readOnly]),
     [
-      ['/tmp', '/state/pods/p/volumes/scratch', 'emptyDir'],
-      ['/var/run/cifar-operator/peer', '/state/pods/p/volumes/peer-key', 'secret'],
+      ['/tmp', '/state/pods/p/volumes/scratch', 'emptyDir', false],
+      ['/var/run/cifar-operator/peer', '/state/pods/p/volumes/peer-key', 'secret', true],
     ],
   );
-  t.equal(mapMountedPath('/var/run/cifar-operator/peer/key', mounts), '/state/pods/p/volumes/peer-key/key');
-  t.equal(mapMountedPath('/tmp', mounts), '/state/pods/p/volumes/scratch');
-  t.equal(mapMountedPath('/tmpx/a', mounts), '/tmpx/a', 'only whole path segments match');
-  t.equal(mapMountedPath('s3://bucket/tmp/a', mounts), 's3://bucket/tmp/a');
-  t.equal(mapArgument('--checkpoint=/tmp/ckpt', mounts), '--checkpoint=/state/pods/p/volumes/scratch/ckpt');
-
   const secretMount = mounts[1];
   const files = volumeFiles(pod, secretMount, { key: Buffer.from('s3cret'), other: Buffer.from('x') });
   t.same(files.map((f) => [f.path, f.content.toString(), f.mode]), [
@@ -115,46 +111,90 @@ t.test('volumes: one directory per mount, mountPath rewriting, secret files with
   const escaping = { ...withItems, source: { ...withItems.source, items: [{ key: 'key', path: '../x' }] } };
   t.throws(() => volumeFiles(pod, escaping, { key: Buffer.from('v') }), { message: /must be relative and must not contain '\.\.'/ });
 
-  const hostPath: V1Pod = { ...pod, spec: { ...pod.spec!, volumes: [{ name: 'scratch', hostPath: { path: '/' } }] } };
-  t.throws(() => planMounts(hostPath, { name: 'c', volumeMounts: [{ name: 'scratch', mountPath: '/tmp' }] }, '/s'), { message: /volume "scratch": only emptyDir, secret and configMap volumes are supported/, permanent: true });
+  const hostPath: V1Pod = { ...pod, spec: { ...pod.spec!, volumes: [{ name: 'data', hostPath: { path: '/srv/cifar', type: 'Directory' } }] } };
+  const hp = planMounts(hostPath, { name: 'c', volumeMounts: [{ name: 'data', mountPath: '/data', readOnly: true }, { name: 'data', mountPath: '/train', subPath: 'train' }] }, '/s');
+  t.same(hp.map((m) => [m.mountPath, m.hostDir, m.readOnly]), [['/data', '/srv/cifar', true], ['/train', '/srv/cifar/train', false]], 'hostPath: the host path itself, subPath below it');
+  const relative: V1Pod = { ...pod, spec: { ...pod.spec!, volumes: [{ name: 'data', hostPath: { path: 'srv' } }] } };
+  t.throws(() => planMounts(relative, { name: 'c', volumeMounts: [{ name: 'data', mountPath: '/d' }] }, '/s'), { message: /hostPath\.path "srv" must be absolute/, permanent: true });
+  const nfs: V1Pod = { ...pod, spec: { ...pod.spec!, volumes: [{ name: 'scratch', nfs: { server: 'x', path: '/' } }] } };
+  t.throws(() => planMounts(nfs, { name: 'c', volumeMounts: [{ name: 'scratch', mountPath: '/tmp' }] }, '/s'), { message: /volume "scratch": only emptyDir, hostPath, secret and configMap volumes are supported/, permanent: true });
+  t.throws(() => planMounts(pod, { name: 'c', volumeMounts: [{ name: 'scratch', mountPath: 'tmp' }] }, '/s'), { message: /must be an absolute path/ });
 });
 
-t.test('process spec: cifar-trainer runs the trainer CLI with mapped paths and the DNS hook', async (t) => {
+t.test('container process: the command and env exactly as the pod gives them, plus the runtime defaults', async (t) => {
   const pod = trainerPod();
   const c = pod.spec!.containers[0];
-  const mounts = planMounts(pod, c, '/state/pods/p');
   const env = resolveEnv(pod, c, facts, { secrets: new Map([['s3', { id: 'AKIA' }]]), configMaps: new Map() });
   const input = {
     pod,
     container: c,
     env,
-    mounts,
     commands: new Map([['cifar-trainer', { nodeArgs: ['--import', 'file:///tsx.mjs', '/repo/trainer/cli/main.ts'] }]]),
-    podDir: '/state/pods/p',
     execPath: '/usr/bin/node',
     dnsHookUrl: 'file:///repo/dns-hook.mjs',
-    hostsFile: '/state/hosts.json',
-    path: '/usr/bin',
+    imageWorkingDir: '/repo',
   };
-  const spec = buildProcessSpec(input);
-  t.equal(spec.file, '/usr/bin/node');
-  t.same(spec.args, ['--import', 'file:///repo/dns-hook.mjs', '--import', 'file:///tsx.mjs', '/repo/trainer/cli/main.ts', 'train', '--epochs', '2', '--checkpoint=/state/pods/p/volumes/scratch/ckpt']);
-  t.equal(spec.cwd, '/state/pods/p/volumes/scratch', 'cwd is the /tmp emptyDir');
-  t.equal(spec.env.TMPDIR, '/state/pods/p/volumes/scratch');
-  t.equal(spec.env.CIFAR_PEER_SECRET_FILE, '/state/pods/p/volumes/peer-key/key');
-  t.equal(spec.env.CIFAR_TERMINATION_LOG, '/state/pods/p/termination-log');
-  t.equal(spec.terminationLogFile, '/state/pods/p/termination-log');
-  t.equal(spec.env.LOCAL_CLUSTER_HOSTS, '/state/hosts.json');
-  t.equal(spec.env.LOCAL_CLUSTER_NAMESPACE, 'ml');
-  t.equal(spec.env.HOSTNAME, 'mnist-worker-0');
-  t.equal(spec.env.MASTER_ADDR, 'mnist-worker-0.mnist-workers.ml.svc', 'DNS names are passed through unchanged');
-  t.notOk('HOME' in env, 'the resolved env itself is untouched');
-  t.same(Object.keys(spec.env).filter((k) => process.env[k] !== undefined && !['PATH', 'HOME', 'HOSTNAME', 'TMPDIR'].includes(k) && !(k in env)), [], 'nothing of the agent environment leaks in');
+  const p = buildContainerProcess(input);
+  t.same(p.command, ['/usr/bin/node', '--import', 'file:///repo/dns-hook.mjs', '--import', 'file:///tsx.mjs', '/repo/trainer/cli/main.ts', 'train', '--epochs', '2', '--checkpoint=/tmp/ckpt'], 'arguments are not rewritten');
+  t.equal(p.workingDir, '/repo', "the image's working directory");
+  t.equal(p.env.CIFAR_PEER_SECRET_FILE, '/var/run/cifar-operator/peer/key', 'env values are not rewritten');
+  t.equal(p.env.PATH, DEFAULT_PATH);
+  t.equal(p.env.HOSTNAME, 'mnist-worker-0');
+  t.equal(p.hostname, 'mnist-worker-0');
+  t.equal(p.terminationMessagePath, '/dev/termination-log', 'the default terminationMessagePath');
+  t.same(Object.keys(p.env).filter((k) => !(k in env) && !['PATH', 'HOME', 'HOSTNAME'].includes(k)), [], 'nothing but the runtime defaults is added');
+  t.equal(buildContainerProcess({ ...input, container: { ...c, workingDir: '/work' } }).workingDir, '/work');
+  t.equal(buildContainerProcess({ ...input, container: { ...c, env: [{ name: 'PATH', value: '/opt/bin' }] }, env: { PATH: '/opt/bin' } }).env.PATH, '/opt/bin', 'the container env wins');
 
   const unknown = { ...input, container: { ...c, command: ['python', 'train.py'] } };
-  t.throws(() => buildProcessSpec(unknown), { name: 'PodConfigError', reason: 'ErrImageNeverPull', permanent: true, message: 'pod ml/mnist-worker-0: local cluster: unknown command python (known: cifar-trainer)' });
+  t.throws(() => buildContainerProcess(unknown), { name: 'PodConfigError', reason: 'ErrImageNeverPull', permanent: true, message: 'pod ml/mnist-worker-0: local cluster: unknown command python (known: cifar-trainer)' });
   const noCommand = { ...input, container: { ...c, command: undefined } };
-  t.throws(() => buildProcessSpec(noCommand), { reason: 'ErrImageNeverPull', message: /container trainer has no command/ });
+  t.throws(() => buildContainerProcess(noCommand), { reason: 'ErrImageNeverPull', message: /container trainer has no command/ });
+});
+
+t.test('kubelet-managed files: /etc/hosts with the pod FQDN, resolv.conf with the namespace search list', async (t) => {
+  const pod = trainerPod();
+  const hosts = etcHosts(pod, '127.0.0.9');
+  t.match(hosts, /^# Kubernetes-managed hosts file\.\n127\.0\.0\.1\tlocalhost\n/);
+  t.match(hosts, /\n127\.0\.0\.9\tmnist-worker-0\.mnist-workers\.ml\.svc\.cluster\.local\tmnist-worker-0\n$/);
+  t.match(etcHosts({ metadata: { name: 'solo' } }, '127.0.0.8'), /\n127\.0\.0\.8\tsolo\n$/);
+  t.equal(resolvConf(pod, '# host\nnameserver 10.0.0.2\nsearch corp.example\n'), 'search ml.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.0.0.2\noptions ndots:5\n');
+});
+
+t.test('sandbox: mounts ordered parents first, read-only binds, masks, user namespaces', async (t) => {
+  const input: SandboxInput = {
+    rootDir: '/state/p/rootfs',
+    errorFile: '/state/p/sandbox-error',
+    hostname: 'w-0',
+    imageDirs: ['/usr', '/etc', '/tmp/clone'],
+    imageLinks: [{ link: '/bin', target: 'usr/bin' }, { link: '/lib64', target: 'usr/lib64' }, { link: '/odd', target: 'usr/other' }],
+    mounts: [
+      { source: '/state/p/volumes/peer', target: '/var/run/cifar-operator/peer', readOnly: true },
+      { source: '/state/p/volumes/scratch', target: '/tmp', readOnly: false },
+      { source: '/state/p/termination-log', target: '/dev/termination-log', readOnly: false, file: true },
+    ],
+    masks: ['/tmp/clone/.local/state'],
+    readOnlyRoot: true,
+    workingDir: '/tmp/clone',
+    command: ['/usr/bin/node', "it's", '--x=/tmp/a b'],
+    userNamespace: false,
+  };
+  t.same(orderedMounts(input).map((m) => m.target), ['/usr', '/etc', '/tmp', '/tmp/clone', '/dev/termination-log', '/var/run/cifar-operator/peer'], 'a checkout under /tmp is mounted after the /tmp volume');
+  const script = sandboxScript(input);
+  t.match(script, `mount -t tmpfs -o mode=0755 pod-root "$R"`);
+  t.match(script, `mount --rbind -o ro '/usr' "$R"'/usr'`);
+  t.match(script, `mount --rbind '/state/p/volumes/scratch' "$R"'/tmp'`);
+  t.match(script, `mount --bind '/state/p/termination-log' "$R"'/dev/termination-log'`);
+  t.match(script, `(cd "$R" && ln -s -t . 'usr/bin' 'usr/lib64')`);
+  t.match(script, `ln -s 'usr/other' "$R"'/odd'`);
+  t.match(script, `mount -t tmpfs -o ro,mode=0755 masked "$R"'/tmp/clone/.local/state'`);
+  t.match(script, `mount -o remount,bind,ro "$R"`);
+  t.ok(script.indexOf("/tmp/clone' 2>") > script.indexOf("'/tmp' 2>"), 'the checkout bind comes after the /tmp bind');
+  t.match(script.trim().split('\n').pop(), `exec unshare --root="$R" --wd='/tmp/clone' -- '/usr/bin/node' 'it'\\''s' '--x=/tmp/a b'`);
+  t.notMatch(sandboxScript({ ...input, readOnlyRoot: false }), 'remount,bind,ro "$R" ');
+  t.equal(shellQuote("a'b"), `'a'\\''b'`);
+  t.same(unshareArgs(false, '/s.sh'), ['--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '/s.sh']);
+  t.same(unshareArgs(true, '/s.sh').slice(0, 2), ['--user', '--map-root-user'], 'unprivileged: a user namespace maps the agent user to root');
 });
 
 t.test('termination message: the file, else the log tail on failure with FallbackToLogsOnError', async (t) => {

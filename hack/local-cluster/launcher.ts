@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { writeKubeconfig } from './apiserver/kubeconfig.js';
 import { startApiServer, type ApiServer } from './apiserver/server.js';
-import { startNodeAgent, type NodeAgent, type NodeAgentOptions } from './node-agent/agent.js';
+import { DEFAULT_NODE_NAME, startNodeAgent, type NodeAgent, type NodeAgentOptions } from './node-agent/agent.js';
 import { startChild, type RunningChild } from './node-agent/child-process.js';
 import { nodeProgram, repoRoot, type TrainerSource } from './node-agent/commands.js';
 import { logTail } from './node-agent/termination-message.js';
@@ -32,6 +32,13 @@ export interface LocalClusterOptions {
   /** An operator that exits within this time failed to start; default 3 s. */
   operatorStartupMs?: number;
   trainerFrom?: TrainerSource;
+  /** How many nodes (one node agent each); default 1. */
+  nodes?: number;
+  /** nvidia.com/gpu each node advertises (GPU nodes are tainted nvidia.com/gpu:NoSchedule); default 0. */
+  gpusPerNode?: number;
+  /** Cores and memory each node advertises; the machine's by default (nodes share the machine). */
+  cpusPerNode?: number;
+  memoryPerNodeBytes?: number;
   /** Log every API request too. */
   verbose?: boolean;
   /** Node agent settings for tests (fake commands, a private IP range, short grace). */
@@ -43,7 +50,9 @@ export interface LocalCluster {
   url: string;
   kubeconfigPath: string;
   stateDir: string;
+  /** The first node's agent. */
   agent: NodeAgent;
+  agents: NodeAgent[];
   operatorPid: number | undefined;
   operatorLog: string | undefined;
   /** Resolves with a message when a part of the cluster dies while it runs. */
@@ -52,6 +61,22 @@ export interface LocalCluster {
 }
 
 const OPERATOR_STOP_GRACE_MS = 10_000;
+
+/** kind-style names: local-node, then local-node2, local-node3, ... */
+export function nodeName(index: number): string {
+  return index === 0 ? DEFAULT_NODE_NAME : `${DEFAULT_NODE_NAME}${index + 1}`;
+}
+
+/** Splits a pod IP range so that each node hands out its own addresses. */
+function nodeIpRange(base: { first: string; last: string } | undefined, index: number, count: number): { first: string; last: string } | undefined {
+  if (count === 1) return base;
+  const toNum = (ip: string) => ip.split('.').reduce((n, p) => n * 256 + Number(p), 0);
+  const toIp = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+  const first = toNum(base?.first ?? '127.0.0.2');
+  const last = toNum(base?.last ?? '127.0.255.254');
+  const size = Math.floor((last - first + 1) / count);
+  return { first: toIp(first + index * size), last: toIp(first + (index + 1) * size - 1) };
+}
 
 function describeExit(exit: { code: number | null; signal: NodeJS.Signals | null }): string {
   return exit.signal ? `signal ${exit.signal}` : `code ${String(exit.code)}`;
@@ -87,13 +112,43 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   let failure: (message: string) => void = () => undefined;
   const failed = new Promise<string>((r) => (failure = r));
   try {
-    const server: ApiServer = await startApiServer({ port: opts.port ?? 0, crdDir: opts.crdDir ?? join(root, 'crds'), ...(opts.verbose ? { log: (l: string) => opts.log(`apiserver: ${l}`) } : {}) });
+    const count = opts.nodes ?? 1;
+    if (!Number.isInteger(count) || count < 1) throw new Error(`local cluster: nodes must be a whole number of at least 1; got ${count}`);
+    const server: ApiServer = await startApiServer({
+      port: opts.port ?? 0,
+      crdDir: opts.crdDir ?? join(root, 'crds'),
+      scheduler: true,
+      log: (l: string) => {
+        // Controllers' decisions are worth seeing; every request only with --verbose.
+        if (opts.verbose || /^(scheduler|gc|namespace controller|node lifecycle):/.test(l)) opts.log(`control-plane: ${l}`);
+      },
+    });
     cleanups.push(() => server.stop());
     await writeKubeconfig(kubeconfigPath, server.url);
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfigPath);
-    const agent = await startNodeAgent({ kubeConfig: kc, stateDir, trainerFrom: opts.trainerFrom ?? 'source', ...opts.agent, log: (l) => opts.log(`node-agent: ${l}`) });
-    cleanups.push(() => agent.stop());
+    const agents: NodeAgent[] = [];
+    for (let i = 0; i < count; i++) {
+      const name = nodeName(i);
+      const range = nodeIpRange(opts.agent?.podIpRange, i, count);
+      const agent = await startNodeAgent({
+        kubeConfig: kc,
+        stateDir,
+        nodeName: name,
+        trainerFrom: opts.trainerFrom ?? 'source',
+        resources: {
+          gpus: opts.gpusPerNode ?? 0,
+          ...(opts.cpusPerNode === undefined ? {} : { cpu: opts.cpusPerNode }),
+          ...(opts.memoryPerNodeBytes === undefined ? {} : { memoryBytes: opts.memoryPerNodeBytes }),
+        },
+        ...opts.agent,
+        ...(range ? { podIpRange: range } : {}),
+        log: (l) => opts.log(`${name}: ${l}`),
+      });
+      agents.push(agent);
+      cleanups.push(() => agent.stop());
+    }
+    const agent = agents[0];
     let operator: RunningChild | undefined;
     let operatorLog: string | undefined;
     if (opts.withOperator) {
@@ -114,6 +169,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       kubeconfigPath,
       stateDir,
       agent,
+      agents,
       operatorPid: operator?.pid,
       operatorLog,
       failed,

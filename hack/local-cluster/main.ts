@@ -4,17 +4,22 @@
  */
 import { parseArgs } from 'node:util';
 import { errorMessage, UsageError } from '../../trainer/util/errors.js';
+import { parseQuantity, QuantityError } from './apiserver/quantity.js';
 import { startLocalCluster } from './launcher.js';
 import type { TrainerSource } from './node-agent/commands.js';
 
 const USAGE = `usage: npm run local-cluster -- --kubeconfig PATH [--no-operator] [--state-dir DIR] [--port N]
+                                 [--nodes N] [--gpus-per-node G] [--cpus-per-node C] [--memory-per-node Q]
                                  [--trainer-from source|dist] [--operator-from source|dist]
                                  [--operator-arg ARG]... [--verbose]
 
 A local Kubernetes-like cluster for development (not a real cluster): an in-memory API
-server on 127.0.0.1 serving crds/, a node agent that runs each pod as a local process
-with its own 127.x.y.z address, and the operator (unless --no-operator). Pod logs and
-files live under the state directory.`;
+server on 127.0.0.1 serving crds/, with a scheduler and garbage collector, N node agents
+(default 1) that run each pod bound to their node as a local process in its own mount
+namespace with its own 127.x.y.z address, and the operator (unless --no-operator).
+Each node advertises the machine's cores and memory unless told otherwise, and
+--gpus-per-node G nvidia.com/gpu (GPU nodes are tainted nvidia.com/gpu:NoSchedule).
+kubectl logs works; log files also live under the state directory.`;
 
 function source(flag: string, value: string | undefined): TrainerSource {
   if (value === undefined || value === 'source') return 'source';
@@ -37,6 +42,10 @@ async function main(argv: string[]): Promise<number> {
       'trainer-from': { type: 'string' },
       'operator-from': { type: 'string' },
       'operator-arg': { type: 'string', multiple: true, default: [] },
+      nodes: { type: 'string', default: '1' },
+      'gpus-per-node': { type: 'string', default: '0' },
+      'cpus-per-node': { type: 'string' },
+      'memory-per-node': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -48,7 +57,28 @@ async function main(argv: string[]): Promise<number> {
   if (!values.kubeconfig) throw new UsageError('--kubeconfig: required (where to write the kubeconfig for this cluster)');
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: ${JSON.stringify(values.port)} is not a port number`);
+  const count = (flag: string, text: string, min: number): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag}: ${JSON.stringify(text)} must be a whole number of at least ${min}`);
+    return n;
+  };
+  const quantity = (flag: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    try {
+      const v = parseQuantity(text);
+      if (v <= 0) throw new QuantityError('must be positive');
+      return v;
+    } catch (err) {
+      throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a positive quantity (e.g. 2, 500m, 8Gi): ${(err as Error).message}`);
+    }
+  };
+  const cpus = quantity('--cpus-per-node', values['cpus-per-node']);
+  const memory = quantity('--memory-per-node', values['memory-per-node']);
   const cluster = await startLocalCluster({
+    nodes: count('--nodes', values.nodes, 1),
+    gpusPerNode: count('--gpus-per-node', values['gpus-per-node'], 0),
+    ...(cpus === undefined ? {} : { cpusPerNode: cpus }),
+    ...(memory === undefined ? {} : { memoryPerNodeBytes: memory }),
     kubeconfigPath: values.kubeconfig,
     withOperator: !values['no-operator'],
     port,
@@ -63,8 +93,9 @@ async function main(argv: string[]): Promise<number> {
   process.stdout.write(
     [
       `local-cluster ready: API server ${cluster.url}, kubeconfig ${cluster.kubeconfigPath}, state dir ${cluster.stateDir}, ${operator}`,
-      `  try: kubectl --kubeconfig ${cluster.kubeconfigPath} get pods,ctj`,
-      `  pod logs: ${cluster.agent.logsDir}`,
+      `  nodes: ${cluster.agents.map((a) => a.nodeName).join(', ')}`,
+      `  try: kubectl --kubeconfig ${cluster.kubeconfigPath} get nodes,pods,ctj`,
+      `  pod logs: kubectl --kubeconfig ${cluster.kubeconfigPath} logs POD (files: ${cluster.agent.logsDir})`,
       '',
     ].join('\n'),
   );

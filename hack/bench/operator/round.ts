@@ -7,7 +7,7 @@
  * event, its pods' creation the ADDED event of its last pod. So the latency is the
  * operator's (watch delivery, queueing, reconcile, writes), not the benchmark client's.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -168,7 +168,8 @@ export async function runRound(opts: RoundOptions): Promise<RoundResult> {
   const dir = await mkdtemp(join(tmpdir(), 'cifar-bench-operator-'));
   const cleanups: Array<() => Promise<void>> = [];
   try {
-    const api = await startApiServer({ port: 0, crdDir: join(opts.root, 'crds') });
+    // The scheduler binds pods to the node agent's node, as in the local cluster.
+    const api = await startApiServer({ port: 0, crdDir: join(opts.root, 'crds'), scheduler: opts.runPods });
     cleanups.push(() => api.stop());
     const endpoint: CountingEndpoint = await startCountingEndpoint(api);
     cleanups.push(() => endpoint.close());
@@ -207,8 +208,6 @@ export async function runRound(opts: RoundOptions): Promise<RoundResult> {
 
     let agent: NodeAgent | undefined;
     if (opts.runPods) {
-      const fakeTrainer = join(dir, 'fake-trainer.mjs');
-      await writeFile(fakeTrainer, '// The benchmark\'s stand-in for cifar-trainer: exits 0 at once.\n');
       const benchKubeconfig = join(dir, 'bench.kubeconfig');
       await writeKubeconfig(benchKubeconfig, api.url);
       const kc = new KubeConfig();
@@ -216,8 +215,9 @@ export async function runRound(opts: RoundOptions): Promise<RoundResult> {
       agent = await startNodeAgent({
         kubeConfig: kc,
         stateDir: join(dir, 'node'),
-        // Extra commands override the defaults: every pod's cifar-trainer is the stand-in.
-        extraCommands: new Map([[TRAINER_COMMAND_NAME, { nodeArgs: [fakeTrainer] }]]),
+        // Extra commands override the defaults: every pod's cifar-trainer is a stand-in that
+        // exits 0 at once (an inline program: pods see only their own file system).
+        extraCommands: new Map([[TRAINER_COMMAND_NAME, { nodeArgs: ['-e', ''] }]]),
         shutdownGraceMs: 2_000,
       });
       const started = agent;

@@ -1,29 +1,39 @@
 /**
- * The local cluster's node agent: a kubelet for one development machine. It watches all
- * Pods (and Services, for DNS), takes the unscheduled ones and those bound to its node,
- * and runs each as a local process through a PodWorker. It is a plain API client, so
- * everything it does is visible to kubectl and the operator as pod status.
+ * The local cluster's node agent: a kubelet for one node of a development machine. It
+ * registers its Node (capacity, GPU taint, Lease heartbeat), serves container logs on a
+ * kubelet endpoint, watches Pods and runs those the scheduler bound to its node, each as
+ * a process in its own sandbox through a PodWorker. Pods being deleted are stopped within
+ * their grace period and then deleted with grace 0, which is what removes them from the
+ * API. It also computes the cluster DNS records from all Pods and Services. It is a plain
+ * API client, so everything it does is visible to kubectl and the operator.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CoreV1Api, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { defaultCommands, repoRoot, type LocalCommand, type TrainerSource } from './commands.js';
 import { HostsFile } from './hosts-file.js';
 import { hostsMap } from './hosts-map.js';
+import { imageLayout } from './image.js';
 import { DEFAULT_POD_IP_RANGE, LoopbackIpPool, type IpRange } from './ip-pool.js';
+import { startLogServer, type LogServer } from './log-server.js';
 import { clientNodeApi, type NodeApi } from './node-api.js';
+import { machineResources, nodeObject, registerNode, type NodeHeartbeat, type NodeResources } from './node-registration.js';
 import { podRef } from './pod-ref.js';
 import { nodeLostStatus } from './pod-status.js';
 import { PodWorker, type WorkerDeps } from './pod-worker.js';
+import { probeSandbox, type SandboxSupport } from './sandbox-probe.js';
 
 export interface NodeAgentOptions {
   kubeConfig: KubeConfig;
-  /** Pod directories, container logs and the hosts file live here. */
+  /** Cluster state directory: pods live under nodes/<node>/, container logs under logs/. */
   stateDir: string;
   nodeName?: string;
-  /** The node's own address, reported as status.hostIP. */
+  /** The node's own address, reported as status.hostIP and the Node's InternalIP. */
   hostIP?: string;
+  /** What the Node advertises; the machine's cores and memory, no GPUs, by default. */
+  resources?: Partial<NodeResources>;
   podIpRange?: IpRange;
   /** Run `cifar-trainer` from TypeScript sources (tsx) or from the dist/ build. */
   trainerFrom?: TrainerSource;
@@ -35,6 +45,10 @@ export interface NodeAgentOptions {
   relistDelayMs?: number;
   /** Cap on each pod's grace period when the agent itself stops; default 10 s. */
   shutdownGraceMs?: number;
+  /** Lease renewal interval; default 10 s. */
+  leaseRenewMs?: number;
+  /** Replaces the mount-namespace check (tests of the failure path). */
+  sandbox?: SandboxSupport;
   log?: (line: string) => void;
   /** Replaces the client-node calls (tests). */
   api?: NodeApi;
@@ -51,6 +65,9 @@ export interface NodeAgent {
   readonly nodeName: string;
   readonly hostsFile: string;
   readonly logsDir: string;
+  /** The kubelet endpoint's port (Node status.daemonEndpoints.kubeletEndpoint.Port). */
+  readonly kubeletPort: number;
+  readonly sandbox: SandboxSupport;
   /** The local process behind a pod this agent runs (debugging and tests). */
   podProcess(namespace: string, name: string): PodProcessInfo | undefined;
   stop(): Promise<void>;
@@ -60,30 +77,46 @@ export const DEFAULT_NODE_NAME = 'local-node';
 
 type Cache<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
 
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const log = opts.log ?? (() => undefined);
   const nodeName = opts.nodeName ?? DEFAULT_NODE_NAME;
-  const podsDir = join(opts.stateDir, 'pods');
+  const nodeDir = join(opts.stateDir, 'nodes', nodeName);
+  const podsDir = join(nodeDir, 'pods');
+  const dnsDir = join(nodeDir, 'dns');
   const logsDir = join(opts.stateDir, 'logs');
-  await mkdir(podsDir, { recursive: true, mode: 0o700 });
-  await mkdir(logsDir, { recursive: true, mode: 0o700 });
-  const hosts = new HostsFile(join(opts.stateDir, 'hosts.json'));
+  for (const d of [podsDir, dnsDir, logsDir]) await mkdir(d, { recursive: true, mode: 0o700 });
+  const hosts = new HostsFile(join(dnsDir, 'hosts.json'));
   await hosts.write({});
   const root = repoRoot();
   const commands = new Map([...defaultCommands(root, opts.trainerFrom ?? 'source'), ...(opts.extraCommands ?? [])]);
   const api = opts.api ?? clientNodeApi(opts.kubeConfig);
+  const sandbox = opts.sandbox ?? (await probeSandbox());
+  if (!sandbox.ok) log(`node ${nodeName}: ${sandbox.message}; pods on this node will fail`);
+  const hostIP = opts.hostIP ?? '127.0.0.1';
   const deps: WorkerDeps = {
     api,
     ipPool: new LoopbackIpPool(opts.podIpRange ?? DEFAULT_POD_IP_RANGE),
     commands,
     nodeName,
-    hostIP: opts.hostIP ?? '127.0.0.1',
+    hostIP,
     podsDir,
     logsDir,
-    hostsFile: hosts.path,
+    dnsDir,
     dnsHookUrl: pathToFileURL(join(root, 'hack/local-cluster/node-agent/dns-hook.mjs')).href,
     execPath: process.execPath,
-    path: process.env.PATH ?? '/usr/bin:/bin',
+    image: imageLayout(root, process.execPath),
+    repoRoot: root,
+    stateDir: resolve(opts.stateDir),
+    sandbox,
+    hostResolvConf: readText('/etc/resolv.conf'),
     configRetryMs: opts.configRetryMs ?? 2_000,
     log,
   };
@@ -93,12 +126,24 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   const workers = new Map<string, PodWorker>();
   const retiring = new Set<Promise<void>>();
   const markedLost = new Set<string>();
+  /** Pods (by uid) whose worker is stopping or stopped: later events must not act on them again. */
+  const retired = new Set<string>();
   let stopped = false;
 
-  const retire = (worker: PodWorker, graceMs: number): void => {
+  const logServer: LogServer = await startLogServer((ns, name) => workers.get(`${ns}/${name}`)?.logSource(), log);
+  const heartbeat: NodeHeartbeat = await registerNode(api, nodeObject(nodeName, hostIP, logServer.port, { ...machineResources(), ...opts.resources }, new Date().toISOString()), {
+    ...(opts.leaseRenewMs === undefined ? {} : { renewMs: opts.leaseRenewMs }),
+    log,
+  }).catch(async (err: unknown) => {
+    await logServer.stop();
+    throw err;
+  });
+
+  const retire = (worker: PodWorker, graceMs: number, deleteFromApi: boolean): void => {
     if (workers.get(worker.ref) === worker) workers.delete(worker.ref);
+    retired.add(worker.uid);
     log(`pod ${worker.ref}: stopping (grace ${graceMs} ms)`);
-    const done = worker.stop(graceMs).catch((err: unknown) => log(`pod ${worker.ref}: stop failed: ${String(err)}`));
+    const done = worker.stop(graceMs, deleteFromApi).catch((err: unknown) => log(`pod ${worker.ref}: stop failed: ${String(err)}`));
     retiring.add(done);
     void done.finally(() => retiring.delete(done));
   };
@@ -112,22 +157,30 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     api.patchPodStatus(pod.metadata?.namespace ?? 'default', pod.metadata?.name ?? '', uid, status).catch((err: unknown) => log(`pod ${podRef(pod)}: NodeLost update failed: ${String(err)}`));
   };
 
+  /** The grace period a deletion asked for: metadata.deletionGracePeriodSeconds. */
+  const deletionGraceMs = (pod: V1Pod, worker: PodWorker): number => {
+    const s = pod.metadata?.deletionGracePeriodSeconds;
+    return typeof s === 'number' ? s * 1000 : worker.graceMs();
+  };
+
   const onPod = (pod: V1Pod): void => {
-    if (stopped) return;
+    if (stopped || pod.spec?.nodeName !== nodeName) return;
     const ref = podRef(pod);
     const uid = pod.metadata?.uid ?? '';
     let worker = workers.get(ref);
     // Same name, new uid: the old pod was deleted and recreated between two events.
     if (worker && worker.uid !== uid) {
-      retire(worker, worker.graceMs());
+      retire(worker, worker.graceMs(), false);
       worker = undefined;
     }
+    if (retired.has(uid)) return;
     if (pod.metadata?.deletionTimestamp) {
-      if (worker) retire(worker, worker.graceMs());
+      if (worker) retire(worker, deletionGraceMs(pod, worker), true);
+      // A Terminating pod this agent is not running (it restarted) has nothing left to stop.
+      else void api.deletePod(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '', uid).catch((err: unknown) => log(`pod ${ref}: final delete failed: ${String(err)}`));
       return;
     }
     if (worker) return;
-    if (pod.spec?.nodeName && pod.spec.nodeName !== nodeName) return;
     const phase = pod.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') return;
     if (phase === 'Running' || pod.status?.podIP) {
@@ -140,8 +193,11 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   };
 
   const onPodDeleted = (pod: V1Pod): void => {
+    retired.delete(pod.metadata?.uid ?? '');
+    markedLost.delete(pod.metadata?.uid ?? '');
     const worker = workers.get(podRef(pod));
-    if (worker && worker.uid === pod.metadata?.uid) retire(worker, worker.graceMs());
+    // Force-deleted (or gone before we saw it terminate): stop with the pod's own grace period.
+    if (worker && worker.uid === pod.metadata?.uid) retire(worker, worker.graceMs(), false);
   };
 
   const core = opts.kubeConfig.makeApiClient(CoreV1Api);
@@ -192,6 +248,8 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     nodeName,
     hostsFile: hosts.path,
     logsDir,
+    kubeletPort: logServer.port,
+    sandbox,
     podProcess(namespace, name) {
       const w = workers.get(`${namespace}/${name}`);
       return w ? { pid: w.pid, podIP: w.podIP, podDir: w.podDir, logFile: w.logFile } : undefined;
@@ -202,11 +260,13 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       clearTimeout(hostsTimer);
       await pods.stop();
       await services.stop();
-      for (const w of [...workers.values()]) retire(w, Math.min(w.graceMs(), shutdownGraceMs));
+      for (const w of [...workers.values()]) retire(w, Math.min(w.graceMs(), shutdownGraceMs), false);
       await Promise.all([...retiring]);
       await hostsWrite;
+      await heartbeat.stop('node agent stopped');
+      await logServer.stop();
       process.off('exit', killAll);
-      await rm(podsDir, { recursive: true, force: true });
+      await rm(nodeDir, { recursive: true, force: true });
     },
   };
 }

@@ -6,6 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { formatRecord, RecordSplitter } from './cri-log.js';
 
 export interface ChildExit {
   code: number | null;
@@ -42,15 +44,24 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-export function startChild(spec: ChildSpec, logFile: string): Promise<RunningChild> {
+export interface ChildOptions {
+  /** Write the log in the CRI format (timestamped records per stream), as container runtimes do. */
+  cri?: boolean;
+}
+
+export function startChild(spec: ChildSpec, logFile: string, opts: ChildOptions = {}): Promise<RunningChild> {
   const log = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
   // Losing the log file must not take the agent down; the process keeps running.
   log.on('error', () => undefined);
   const child = spawn(spec.file, spec.args, { cwd: spec.cwd, env: spec.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let tail = Buffer.alloc(0);
-  child.stdout.pipe(log, { end: false });
+  const splitters = opts.cri ? { stdout: new RecordSplitter('stdout', (r) => log.write(formatRecord(r))), stderr: new RecordSplitter('stderr', (r) => log.write(formatRecord(r))) } : undefined;
+  // Decoders keep a character split across two chunks whole.
+  const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+  child.stdout.on('data', (chunk: Buffer) => (splitters ? splitters.stdout.write(decoders.stdout.write(chunk)) : log.write(chunk)));
   child.stderr.on('data', (chunk: Buffer) => {
-    log.write(chunk);
+    if (splitters) splitters.stderr.write(decoders.stderr.write(chunk));
+    else log.write(chunk);
     tail = Buffer.concat([tail, chunk]);
     if (tail.length > STDERR_TAIL_BYTES) tail = tail.subarray(tail.length - STDERR_TAIL_BYTES);
   });
@@ -59,8 +70,9 @@ export function startChild(spec: ChildSpec, logFile: string): Promise<RunningChi
     child.once('exit', (code, signal) => {
       const drained = new Promise<void>((r) => setTimeout(r, DRAIN_MS).unref());
       void Promise.race([closed, drained]).then(() => {
-        log.end();
-        resolve({ code, signal });
+        splitters?.stdout.flush();
+        splitters?.stderr.flush();
+        log.end(() => resolve({ code, signal }));
       });
     });
   });

@@ -1,15 +1,29 @@
 // Preloaded into every pod process (`node --import <this file>`): cluster DNS for the
-// local cluster. Names in the agent's hosts map (LOCAL_CLUSTER_HOSTS, a JSON file it
-// rewrites atomically) resolve to pod IPs; every other name goes to the system resolver.
-// net.connect, http and fetch all resolve through dns.lookup, so programs need no changes.
+// local cluster. Names in the node agent's hosts map (a JSON file it rewrites atomically,
+// mounted read-only in every pod at /run/local-cluster/dns/hosts.json) resolve to pod IPs,
+// searched with the pod's resolv.conf search list (its namespace first); every other name
+// goes to the system resolver. net.connect, http and fetch all resolve through
+// dns.lookup, so programs need no changes. LOCAL_CLUSTER_HOSTS and LOCAL_CLUSTER_NAMESPACE
+// override both (for running the hook outside a pod).
 import dns from 'node:dns';
 import { readFileSync, statSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import process from 'node:process';
 import { resolveHost } from './hosts-resolve.mjs';
 
-const hostsFile = process.env.LOCAL_CLUSTER_HOSTS;
-const namespace = process.env.LOCAL_CLUSTER_NAMESPACE || 'default';
+const hostsFile = process.env.LOCAL_CLUSTER_HOSTS || '/run/local-cluster/dns/hosts.json';
+const namespace = process.env.LOCAL_CLUSTER_NAMESPACE || namespaceFromResolvConf() || 'default';
+
+/** The pod's namespace from the first search domain the kubelet writes: <ns>.svc.cluster.local. */
+function namespaceFromResolvConf() {
+  try {
+    const search = readFileSync('/etc/resolv.conf', 'utf8').split('\n').find((l) => l.startsWith('search '));
+    const m = search && /^search\s+([^.\s]+)\.svc\./.exec(search);
+    return m ? m[1] : undefined;
+  } catch {
+    return undefined;
+  }
+}
 let cache = { key: '', hosts: {} };
 
 /** The current map; re-read only when the file was replaced (new inode or mtime). */

@@ -1,55 +1,49 @@
 /**
- * Pod → local process: which program, with which arguments, environment and directories.
- * Pure, so that what a pod turns into can be read and tested without starting anything.
+ * Pod → the program its container runs, as the image would run it: which program, with
+ * the container's arguments and environment exactly as the pod gives them (paths are
+ * not rewritten: the sandbox puts volumes at their mountPaths), plus what a runtime adds
+ * (PATH, HOSTNAME, HOME). Pure, so what a pod turns into can be read and tested without
+ * starting anything.
  */
-import { join } from 'node:path';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { CommandTable } from './commands.js';
 import { PodConfigError, podRef } from './pod-ref.js';
-import { mapMountedPath, type MountPlan } from './volumes.js';
 
-export interface ProcessSpec {
-  file: string;
-  args: string[];
+export interface ContainerProcess {
+  /** Program and arguments, run inside the pod's root. */
+  command: string[];
   env: Record<string, string>;
-  cwd: string;
-  /** Where the container's termination message lands (CIFAR_TERMINATION_LOG). */
-  terminationLogFile: string;
+  workingDir: string;
+  /** Where the container writes its termination message (mounted from the pod's directory). */
+  terminationMessagePath: string;
+  hostname: string;
 }
 
 export interface ProcessSpecInput {
   pod: V1Pod;
   container: V1Container;
-  /** Resolved by env.ts, before path rewriting. */
+  /** Resolved by env.ts. */
   env: Record<string, string>;
-  mounts: readonly MountPlan[];
   commands: CommandTable;
-  /** The pod's private directory on this machine. */
-  podDir: string;
-  /** The node binary children run on. */
+  /** The node binary the "image" runs programs on. */
   execPath: string;
-  /** The DNS preload (file URL) and the hosts file it reads. */
+  /** The DNS preload (file URL), the local stand-in for cluster DNS. */
   dnsHookUrl: string;
-  hostsFile: string;
-  /** PATH for the child; nothing else of the agent's environment leaks into pods. */
-  path: string;
+  /** The image's WORKDIR: the checkout, as /app is in the trainer image. */
+  imageWorkingDir: string;
 }
 
-export const TERMINATION_LOG_ENV = 'CIFAR_TERMINATION_LOG';
-export const HOSTS_FILE_ENV = 'LOCAL_CLUSTER_HOSTS';
-export const NAMESPACE_ENV = 'LOCAL_CLUSTER_NAMESPACE';
+/** The PATH container runtimes give an image that sets none. */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
 
-const FLAG_WITH_VALUE = /^(--?[^=\s]+=)(.*)$/;
-
-/** Rewrites an argument that is a mounted path, bare or as `--flag=/path`. */
-export function mapArgument(arg: string, mounts: readonly MountPlan[]): string {
-  const m = FLAG_WITH_VALUE.exec(arg);
-  if (m) return m[1] + mapMountedPath(m[2], mounts);
-  return mapMountedPath(arg, mounts);
+/** The pod's hostname: spec.hostname, else its name (truncated to 63 as the kubelet does). */
+export function podHostname(pod: V1Pod): string {
+  return (pod.spec?.hostname ?? pod.metadata?.name ?? '').slice(0, 63);
 }
 
-export function buildProcessSpec(input: ProcessSpecInput): ProcessSpec {
-  const { pod, container, mounts } = input;
+export function buildContainerProcess(input: ProcessSpecInput): ContainerProcess {
+  const { pod, container } = input;
   const [name, ...commandArgs] = container.command ?? [];
   if (name === undefined) {
     throw new PodConfigError('ErrImageNeverPull', `pod ${podRef(pod)}: local cluster: container ${container.name} has no command; images are not run here, only known commands (${[...input.commands.keys()].join(', ')})`, true);
@@ -58,24 +52,13 @@ export function buildProcessSpec(input: ProcessSpecInput): ProcessSpec {
   if (program === undefined) {
     throw new PodConfigError('ErrImageNeverPull', `pod ${podRef(pod)}: local cluster: unknown command ${name} (known: ${[...input.commands.keys()].join(', ')})`, true);
   }
-  const tmp = mounts.find((m) => m.mountPath === '/tmp');
-  const scratch = tmp?.hostDir ?? join(input.podDir, 'tmp');
-  const terminationLogFile = join(input.podDir, 'termination-log');
-  const env: Record<string, string> = {
-    PATH: input.path,
-    HOSTNAME: pod.spec?.hostname ?? pod.metadata?.name ?? '',
-    HOME: scratch,
-    TMPDIR: scratch,
-    [TERMINATION_LOG_ENV]: terminationLogFile,
-    [HOSTS_FILE_ENV]: input.hostsFile,
-    [NAMESPACE_ENV]: pod.metadata?.namespace ?? 'default',
-  };
-  for (const [k, v] of Object.entries(input.env)) env[k] = mapMountedPath(v, mounts);
+  const hostname = podHostname(pod);
   return {
-    file: input.execPath,
-    args: ['--import', input.dnsHookUrl, ...program.nodeArgs, ...[...commandArgs, ...(container.args ?? [])].map((a) => mapArgument(a, mounts))],
-    env,
-    cwd: container.workingDir ? mapMountedPath(container.workingDir, mounts) : scratch,
-    terminationLogFile: env[TERMINATION_LOG_ENV] === terminationLogFile ? terminationLogFile : env[TERMINATION_LOG_ENV],
+    command: [input.execPath, '--import', input.dnsHookUrl, ...program.nodeArgs, ...commandArgs, ...(container.args ?? [])],
+    // Runtime defaults first; the container's own variables win, as with an image's ENV.
+    env: { PATH: DEFAULT_PATH, HOSTNAME: hostname, HOME: '/root', ...input.env },
+    workingDir: container.workingDir ?? input.imageWorkingDir,
+    terminationMessagePath: container.terminationMessagePath ?? DEFAULT_TERMINATION_MESSAGE_PATH,
+    hostname,
   };
 }

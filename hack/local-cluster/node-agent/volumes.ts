@@ -1,15 +1,19 @@
 /**
- * Volumes without mounts. A local process cannot mount anything at /var/run/... or /tmp,
- * so each mounted volume becomes a directory under the pod's state directory, and paths
- * that start with a mountPath are rewritten to that directory (see `mapMountedPath`).
- * Pure: planning and file lists here, writing in materialize.ts.
+ * A pod's volumes: where each one's data lives on this machine (a directory under the
+ * pod's state directory for emptyDir, Secret and ConfigMap volumes, the host path for
+ * hostPath), to be bind-mounted at its mountPath inside the pod's sandbox (sandbox.ts).
+ * Pure: planning and file lists here, writing and hostPath checks in materialize.ts.
  */
 import { join } from 'node:path';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { PodConfigError, podRef } from './pod-ref.js';
 
+/** kubelet's hostPath types (pkg/volume/hostpath): checked, or created for *OrCreate. */
+export type HostPathType = '' | 'DirectoryOrCreate' | 'Directory' | 'FileOrCreate' | 'File' | 'Socket' | 'CharDevice' | 'BlockDevice';
+
 export type VolumeSource =
   | { kind: 'emptyDir' }
+  | { kind: 'hostPath'; path: string; type: HostPathType }
   | { kind: 'secret'; name: string; optional: boolean; defaultMode: number; items?: KeyToPath[] }
   | { kind: 'configMap'; name: string; optional: boolean; defaultMode: number; items?: KeyToPath[] };
 
@@ -23,8 +27,9 @@ export interface MountPlan {
   volumeName: string;
   /** Where the container expects it, e.g. /var/run/cifar-operator/peer. */
   mountPath: string;
-  /** Where it really is on this machine. */
+  /** Where it really is on this machine (the bind mount's source). */
   hostDir: string;
+  /** Secret and ConfigMap volumes are always read-only, as the kubelet mounts them. */
   readOnly: boolean;
   source: VolumeSource;
 }
@@ -36,6 +41,11 @@ function sourceOf(pod: V1Pod, volumeName: string): VolumeSource {
   const v = (pod.spec?.volumes ?? []).find((x) => x.name === volumeName);
   if (v === undefined) throw new PodConfigError('CreateContainerConfigError', `pod ${podRef(pod)}: volumeMounts: volume "${volumeName}" is not in spec.volumes`, true);
   if (v.emptyDir) return { kind: 'emptyDir' };
+  if (v.hostPath) {
+    const path = v.hostPath.path;
+    if (!path.startsWith('/')) throw new PodConfigError('CreateContainerConfigError', `pod ${podRef(pod)}: volume "${volumeName}": hostPath.path ${JSON.stringify(path)} must be absolute`, true);
+    return { kind: 'hostPath', path, type: (v.hostPath.type ?? '') as HostPathType };
+  }
   if (v.secret) {
     return {
       kind: 'secret',
@@ -54,7 +64,7 @@ function sourceOf(pod: V1Pod, volumeName: string): VolumeSource {
       ...(v.configMap.items ? { items: v.configMap.items.map((i) => ({ key: i.key, path: i.path, ...(i.mode === undefined ? {} : { mode: i.mode }) })) } : {}),
     };
   }
-  throw new PodConfigError('CreateContainerConfigError', `pod ${podRef(pod)}: volume "${volumeName}": only emptyDir, secret and configMap volumes are supported by the local cluster`, true);
+  throw new PodConfigError('CreateContainerConfigError', `pod ${podRef(pod)}: volume "${volumeName}": only emptyDir, hostPath, secret and configMap volumes are supported by the local cluster`, true);
 }
 
 function safeRelative(pod: V1Pod, what: string, path: string): string {
@@ -64,33 +74,26 @@ function safeRelative(pod: V1Pod, what: string, path: string): string {
   return path;
 }
 
-/** One directory per mounted volume under `podDir/volumes`; subPath mounts share their volume's directory. */
+/**
+ * Where each mount's data is: a directory per volume under `podDir/volumes` (subPath
+ * mounts share it), or the host path itself. The mountPath must be absolute and not /.
+ */
 export function planMounts(pod: V1Pod, container: V1Container, podDir: string): MountPlan[] {
   return (container.volumeMounts ?? []).map((m) => {
-    const volumeDir = join(podDir, 'volumes', safeRelative(pod, `volumeMounts ${m.mountPath}`, m.name));
+    const mountPath = m.mountPath.replace(/\/+$/, '');
+    if (!mountPath.startsWith('/') || mountPath.split('/').includes('..')) {
+      throw new PodConfigError('CreateContainerConfigError', `pod ${podRef(pod)}: volumeMounts ${JSON.stringify(m.mountPath)}: must be an absolute path without '..', and not /`, true);
+    }
+    const source = sourceOf(pod, m.name);
+    const volumeDir = source.kind === 'hostPath' ? source.path : join(podDir, 'volumes', safeRelative(pod, `volumeMounts ${m.mountPath}`, m.name));
     return {
       volumeName: m.name,
-      mountPath: m.mountPath.replace(/\/+$/, '') || '/',
+      mountPath,
       hostDir: m.subPath ? join(volumeDir, safeRelative(pod, `volumeMounts ${m.mountPath} subPath`, m.subPath)) : volumeDir,
-      readOnly: m.readOnly ?? false,
-      source: sourceOf(pod, m.name),
+      readOnly: source.kind === 'secret' || source.kind === 'configMap' ? true : (m.readOnly ?? false),
+      source,
     };
   });
-}
-
-/**
- * `value` with a leading mountPath replaced by its directory: the longest matching
- * mountPath wins, and only whole path segments match (/tmpx is not under /tmp).
- */
-export function mapMountedPath(value: string, mounts: readonly MountPlan[]): string {
-  let best: MountPlan | undefined;
-  for (const m of mounts) {
-    if (m.mountPath === '/') continue;
-    if (value === m.mountPath || value.startsWith(`${m.mountPath}/`)) {
-      if (best === undefined || m.mountPath.length > best.mountPath.length) best = m;
-    }
-  }
-  return best === undefined ? value : best.hostDir + value.slice(best.mountPath.length);
 }
 
 export interface VolumeFile {
@@ -106,7 +109,7 @@ export interface VolumeFile {
  */
 export function volumeFiles(pod: V1Pod, plan: MountPlan, data: Readonly<Record<string, Buffer>> | undefined): VolumeFile[] {
   const source = plan.source;
-  if (source.kind === 'emptyDir') return [];
+  if (source.kind === 'emptyDir' || source.kind === 'hostPath') return [];
   const kind = source.kind === 'secret' ? 'secret' : 'configmap';
   if (data === undefined) {
     if (source.optional) return [];
