@@ -1,3 +1,4 @@
+import type { Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -73,4 +74,9 @@ export async function runTrainerMeasured(args: string[], env: NodeJS.ProcessEnv 
 
 export function mb(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+}
+
+/** Asserts a measured run stayed under the hostile-input memory ceiling. */
+export function underLimit(t: Test, run: MeasuredRun, what: string): void {
+  t.ok(run.peakRss > 0 && run.peakRss < HOSTILE_RSS_LIMIT_BYTES, `${what}: peak RSS ${mb(run.peakRss)} < 600 MB (${run.ms} ms)`);
 }
