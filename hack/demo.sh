@@ -6,4 +6,7 @@ cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+# The native CPU backend when libdnnl-dev and a compiler are installed (a no-op once built);
+# otherwise it says what is missing and the trainer uses wasm.
+npm run --silent build:native
 exec node --import tsx hack/demo.ts "$@"
