@@ -1,5 +1,5 @@
 import type { Test } from 'tap';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -38,7 +38,7 @@ const KILL_ABOVE_BYTES = 1536 * 1024 * 1024;
  * case it dies without an exit handler (an abort). Killed after `limitMs`, or as soon as
  * its RSS passes 1.5 GB.
  */
-export async function runTrainerMeasured(args: string[], env: NodeJS.ProcessEnv = {}, limitMs = 120_000): Promise<MeasuredRun> {
+export async function runTrainerMeasured(args: string[], env: NodeJS.ProcessEnv = {}, limitMs = 120_000, onSpawn?: (child: ChildProcess) => void): Promise<MeasuredRun> {
   const dir = mkdtempSync(join(tmpdir(), 'peak-rss-'));
   const report = join(dir, 'rss');
   const started = Date.now();
@@ -47,6 +47,7 @@ export async function runTrainerMeasured(args: string[], env: NodeJS.ProcessEnv 
     ['--import', 'tsx', '--import', pathToFileURL(join(repoRoot, 'test', 'fixtures', 'report-peak-rss.mjs')).href, join(repoRoot, 'trainer', 'cli', 'main.ts'), ...args],
     { cwd: repoRoot, env: { ...process.env, ...env, PEAK_RSS_FILE: report }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  onSpawn?.(child);
   let stdout = '';
   let stderr = '';
   let sampled = 0;
