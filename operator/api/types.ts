@@ -11,7 +11,7 @@ export const API_VERSION_NAME = 'v1alpha1';
 export const API_VERSION = `${API_GROUP}/${API_VERSION_NAME}`;
 export const KIND = 'CifarTrainingJob';
 
-export type Backend = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type Backend = 'auto' | 'tensorflow' | 'native' | 'wasm' | 'cpu';
 export type Architecture = 'lenet' | 'resnet' | 'resnext';
 export type DataFormat = 'auto' | 'recordio' | 'python' | 'binary' | 'image-folder';
 export type ScheduleType = 'step' | 'cosine' | 'constant';
