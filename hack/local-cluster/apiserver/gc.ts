@@ -159,7 +159,13 @@ export function startGarbageCollector(ops: Operations, typeForKey: (key: string)
     }
 
     // Dependents (attemptToDeleteItem): delete those whose owners are all gone or waiting on them.
-    for (const e of all) {
+    for (const snapshot of all) {
+      if (refsOf(snapshot.object).length === 0) continue;
+      // Read again: the owner loop above may have just changed it (orphaning drops references).
+      const m = metaOf(snapshot.object);
+      const fresh = store.get(snapshot.key, getString(m, 'namespace') ?? '', getString(m, 'name') ?? '');
+      if (!fresh) continue;
+      const e: Entry = { key: snapshot.key, object: fresh };
       const refs = refsOf(e.object);
       if (refs.length === 0 || deleting(e.object)) continue;
       const solid: OwnerRef[] = [];
