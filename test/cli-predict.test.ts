@@ -53,7 +53,7 @@ t.test('predict --json: one line per record in order, the softmax of the model, 
   // Record 2 has two labels (only the first is scored); record 4's label is not a class of the model.
   const labels = [[0], [1], [2, 3], [3], [12], [1], [0]];
   const images = await writeRecords(join(dir, 'data'), labels);
-  const { code, stdout, stderr } = await runTrainerCli(['predict', '--model', join(dir, 'model'), '--data', join(dir, 'data.rec'), '--json', '--batch-size', '3', '--backend', 'cpu']);
+  const { code, stdout, stderr } = await runTrainerCli(['predict', '--model', join(dir, 'model'), '--data', join(dir, 'data.rec'), '--json', '--batch-size', '3', '--backend', 'wasm']);
   t.equal(code, 0, stderr);
   const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   const summary = (lines.pop() as { summary: Record<string, number | null> }).summary;
@@ -81,7 +81,7 @@ t.test('predict --json: one line per record in order, the softmax of the model, 
   // Stored preprocessing wins over the default.
   setPreprocessing(model, { mean: [0, 0, 0], std: [255, 255, 255] });
   await saveModel(model, join(dir, 'scaled'));
-  const scaled = await runTrainerCli(['predict', '--model', join(dir, 'scaled'), '--data', join(dir, 'data.rec'), '--json', '--backend', 'cpu']);
+  const scaled = await runTrainerCli(['predict', '--model', join(dir, 'scaled'), '--data', join(dir, 'data.rec'), '--json', '--backend', 'wasm']);
   const first = JSON.parse(scaled.stdout.split('\n')[0]) as Line;
   const expectedScaled = direct(model, images.slice(0, 1), [0, 0, 0], [255, 255, 255])[0];
   t.ok(first.probabilities.every((p, k) => Math.abs(p - expectedScaled[k]) < 1e-5), 'the model\'s stored mean and std are applied');
@@ -94,7 +94,7 @@ t.test('predict fails clearly on bad input', async (t) => {
   await saveModel(model, join(dir, 'model'));
   model.dispose();
   await writeRecords(join(dir, 'small'), [[0], [1]]);
-  const run = (args: string[]) => runTrainerCli(['predict', ...args, '--backend', 'cpu']);
+  const run = (args: string[]) => runTrainerCli(['predict', ...args, '--backend', 'wasm']);
 
   const noModel = await run(['--data', 'x.rec']);
   t.equal(noModel.code, 2);

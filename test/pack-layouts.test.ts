@@ -63,7 +63,7 @@ async function packedRecords(prefix: string): Promise<PackedRecord[]> {
   return out;
 }
 
-async function pack(t: Test, args: string[]): Promise<{ stdout: string }> {
+async function pack(t: Test, args: string[]): Promise<{ stdout: string; stderr: string }> {
   const result = await runTrainerCli(['pack', ...args]);
   t.equal(result.code, 0, result.stderr);
   return result;
@@ -81,7 +81,8 @@ t.test('a class-folder tree and an im2rec .lst pack to the same records as the <
   for (const encoding of ['passthrough', 'jpg', 'png']) {
     const out = (name: string) => join(dir, `${name}-${encoding}`);
     const split = await pack(t, ['--from', join(dir, 'split'), '--out', out('split'), '--encoding', encoding]);
-    const classes = await pack(t, ['--from', join(dir, 'classes'), '--out', out('classes'), '--encoding', encoding]);
+    const classes = await pack(t, ['--from', join(dir, 'classes'), '--out', out('classes'), '--encoding', encoding, '--split', 'test']);
+    t.match(classes.stderr, /note: --split does not apply to a class-folder source/);
     const list = await pack(t, ['--from', join(dir, 'classes.lst'), '--root', join(dir, 'classes'), '--out', out('list'), '--encoding', encoding]);
     t.match(split.stdout, /from image-folder source/);
     t.match(classes.stdout, /wrote 5 records from class-folder source/);

@@ -94,6 +94,9 @@ export const packCommand: Command = {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
+    if (values.split !== undefined && (result.sourceKind === 'class-folder' || result.sourceKind === 'im2rec-list')) {
+      io.stderr.write(`note: --split does not apply to a ${result.sourceKind} source, which is one split: all of it was packed\n`);
+    }
     io.stdout.write(`wrote ${result.records} records from ${result.sourceKind} source to ${result.recUri} and ${result.idxUri}\n`);
     if (result.classNames.length > 0) io.stdout.write(`labels: ${result.classNames.map((name, i) => `${i}=${printable(name)}`).join(' ')}\n`);
     else io.stdout.write('labels: as in the list\n');
