@@ -301,7 +301,8 @@ class Converter {
     const axis = a.int('axis', 1);
     if (axis !== 1 && axis !== 1 - rank) throw new UnsupportedError(node, `axis ${axis} is not supported; only the channel axis 1`);
     const channels = x.shape[rank - 1] as number;
-    const gamma = this.param(node, 1, 'gamma', [channels]);
+    // With fix_gamma the stored gamma is never read, so it need not be there.
+    const gamma = fixGamma ? undefined : this.param(node, 1, 'gamma', [channels]);
     const beta = this.param(node, 2, 'beta', [channels]);
     const mean = this.param(node, 3, 'moving mean', [channels]);
     const variance = this.param(node, 4, 'moving variance', [channels]);
@@ -313,7 +314,7 @@ class Converter {
       : tf.layers.batchNormalization({ name, axis: -1, epsilon: eps, momentum });
     const y = this.apply(layer, x);
     const shape = [channels];
-    this.setWeights(layer, [...(fixGamma ? [] : [{ data: gamma, shape }]), { data: beta, shape }, { data: mean, shape }, { data: variance, shape }]);
+    this.setWeights(layer, [...(gamma ? [{ data: gamma, shape }] : []), { data: beta, shape }, { data: mean, shape }, { data: variance, shape }]);
     return rank === 4 ? { kind: 'spatial', t: y } : { kind: 'flat', t: y };
   }
 
