@@ -40,8 +40,10 @@ Optimisation:
   --warmup-epochs N (default 0)  --min-lr X (cosine, default 0)  --label-smoothing X (default 0)
   --pad N (default 4)  --no-flip  --seed N (default 1)
 Fine-tuning:
-  --pretrained URI               TensorFlow.js layers model (directory, s3:// prefix or http(s) URL)
-  --layer-before-fullc NAME      cut point (default: the layer before the last dense layer)
+  --pretrained URI               TensorFlow.js layers model (directory, s3:// prefix or http(s) URL; an
+                                 MXNet checkpoint after 'import-mxnet'); its stored preprocessing is used
+  --layer-before-fullc NAME      cut point (default: the layer before the last dense layer; MXNet node
+                                 names such as flatten0 for an imported model)
   --freeze                       train only the new head
   --pretrained-lr-mult X         learning-rate multiplier for the pretrained layers (default 1)
 Checkpoints and output:
