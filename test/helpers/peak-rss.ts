@@ -20,7 +20,8 @@ export interface MeasuredRun {
   ms: number;
 }
 
-function vmHwm(pid: number): number {
+/** The peak RSS (VmHWM) of a running process, in bytes; 0 once it is gone. */
+export function vmHwm(pid: number): number {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
