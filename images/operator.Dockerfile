@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
-# cifar-operator: the controller as one bundled ES module on Node 20, run as uid 1000.
+# cifar-operator: the controller as one bundled ES module on Node 24 (the current LTS), run as uid 1000.
 # Build from the repository root:
 #   docker build -f images/operator.Dockerfile -t cifar-operator/operator:dev .
-# Pin NODE_IMAGE by digest (node:20.20-bookworm-slim@sha256:...) in release builds.
-ARG NODE_IMAGE=node:20.20-bookworm-slim
+# Pin NODE_IMAGE by digest (node:24.22-bookworm-slim@sha256:...) in release builds.
+ARG NODE_IMAGE=node:24.22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
@@ -16,7 +16,7 @@ COPY trainer ./trainer
 # Type-check as CI does, then bundle the operator and its dependencies into one file
 # (about 5 MB): the runtime image needs no node_modules.
 RUN npx tsc -p tsconfig.json --noEmit \
- && npx esbuild operator/main.ts --bundle --platform=node --format=esm --target=node20 \
+ && npx esbuild operator/main.ts --bundle --platform=node --format=esm --target=node24 \
       --outfile=/out/cifar-operator.mjs --legal-comments=external \
       --banner:js="import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);"
 

@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
-# cifar-trainer for CPU nodes: Node 20 with @tensorflow/tfjs-node (native TensorFlow on the
+# cifar-trainer for CPU nodes: Node 24 with @tensorflow/tfjs-node (native TensorFlow on the
 # CPU) and the native backend's addon (oneDNN from Debian's libdnnl2, multi-threaded up to the
 # pod's CPU limit); --backend auto takes tensorflow, else native, else wasm. Runs as uid 1000.
 #   docker build -f images/trainer-cpu.Dockerfile -t cifar-operator/trainer-cpu:dev .
-ARG NODE_IMAGE=node:20.20-bookworm-slim
+ARG NODE_IMAGE=node:24.22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src

@@ -4,7 +4,7 @@
 # carries the CUDA 11.2 runtime and cuDNN 8; the driver comes from the node through the
 # NVIDIA container toolkit. Runs as uid 1000.
 #   docker build -f images/trainer-gpu.Dockerfile -t cifar-operator/trainer-gpu:dev .
-ARG NODE_IMAGE=node:20.20-bookworm-slim
+ARG NODE_IMAGE=node:24.22-bookworm-slim
 ARG CUDA_IMAGE=nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04
 
 FROM ${NODE_IMAGE} AS node
@@ -25,7 +25,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
-# Node 20 from the official image (its binaries need glibc 2.28; Ubuntu 20.04 has 2.31).
+# Node 24 from the official image (its binaries need glibc 2.28; Ubuntu 20.04 has 2.31).
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY --from=node /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm
