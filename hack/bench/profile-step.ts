@@ -94,14 +94,16 @@ const step = (): void => {
 };
 step();
 timing = true;
+const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 for (let i = 0; i < steps; i++) step();
 const wall = (performance.now() - t0) / steps;
+const cpu = process.cpuUsage(cpu0);
 timing = false;
 
 const rows = [...tally.entries()].sort((a, b) => b[1].ms - a[1].ms);
 const kernelTotal = rows.reduce((s, [, t]) => s + t.ms, 0) / steps;
-console.log(`step ${wall.toFixed(1)} ms (${((batch * 1000) / wall).toFixed(1)} images/s): forward+backward ${(phases.gradients / steps).toFixed(1)} ms, SGD update ${(phases.update / steps).toFixed(1)} ms; kernels ${kernelTotal.toFixed(1)} ms, other ${(wall - kernelTotal).toFixed(1)} ms`);
+console.log(`step ${wall.toFixed(1)} ms wall, ${((cpu.user + cpu.system) / 1000 / steps).toFixed(1)} ms CPU (all threads) (${((batch * 1000) / wall).toFixed(1)} images/s): forward+backward ${(phases.gradients / steps).toFixed(1)} ms, SGD update ${(phases.update / steps).toFixed(1)} ms; kernels ${kernelTotal.toFixed(1)} ms, other ${(wall - kernelTotal).toFixed(1)} ms`);
 console.log('kernel                         ms/step   calls/step   % of step');
 for (const [name, t] of rows.slice(0, Number(values.top))) {
   console.log(`${name.padEnd(30)} ${(t.ms / steps).toFixed(2).padStart(8)} ${String(t.calls / steps).padStart(12)} ${((100 * t.ms) / steps / wall).toFixed(1).padStart(10)}`);
