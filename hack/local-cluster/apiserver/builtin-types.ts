@@ -1,6 +1,6 @@
 import { getArray, getObject, getString, isObject, type JsonObject, type JsonValue } from './json.js';
 import type { Column, ResourceType } from './resource-registry.js';
-import type { FieldCause } from './status.js';
+import { builtinChecks } from './builtin-validation/index.js';
 import { ageColumn } from './table.js';
 
 function column(name: string, cell: (o: JsonObject) => JsonValue, priority = 0, type: Column['type'] = 'string'): Column {
@@ -17,6 +17,16 @@ function containers(pod: JsonObject): JsonObject[] {
   return (getArray(getObject(pod, 'spec'), 'containers') ?? []).filter(isObject);
 }
 
+/** A limit without a request makes the request equal to it (pkg/apis/core/v1/defaults.go, SetDefaults_Pod). */
+function requestsFromLimits(c: JsonObject): void {
+  const resources = getObject(c, 'resources');
+  const limits = getObject(resources, 'limits');
+  if (!resources || !limits) return;
+  const requests = getObject(resources, 'requests') ?? {};
+  for (const [k, v] of Object.entries(limits)) requests[k] ??= v;
+  resources.requests = requests;
+}
+
 function podDefaults(pod: JsonObject): void {
   const spec = getObject(pod, 'spec');
   if (spec) {
@@ -25,6 +35,8 @@ function podDefaults(pod: JsonObject): void {
     spec.dnsPolicy ??= 'ClusterFirst';
     spec.schedulerName ??= 'default-scheduler';
     for (const c of containers(pod)) {
+      requestsFromLimits(c);
+      for (const p of (getArray(c, 'ports') ?? []).filter(isObject)) p.protocol ??= 'TCP';
       const image = typeof c.image === 'string' ? c.image : '';
       const tag = /:([^/:@]+)$/.exec(image)?.[1];
       c.imagePullPolicy ??= tag === undefined || tag === 'latest' ? 'Always' : 'IfNotPresent';
@@ -35,26 +47,6 @@ function podDefaults(pod: JsonObject): void {
   const status = getObject(pod, 'status') ?? {};
   status.phase ??= 'Pending';
   pod.status = status;
-}
-
-/** The checks a node agent relies on: every container has a name and an image. */
-function podValidation(pod: JsonObject): FieldCause[] {
-  const causes: FieldCause[] = [];
-  const spec = getObject(pod, 'spec');
-  const list = getArray(spec, 'containers');
-  if (!spec || !list || list.length === 0) {
-    causes.push({ reason: 'FieldValueRequired', field: 'spec.containers', message: 'Required value' });
-    return causes;
-  }
-  const seen = new Set<string>();
-  list.forEach((c, i) => {
-    const name = isObject(c) ? getString(c, 'name') : undefined;
-    if (!name) causes.push({ reason: 'FieldValueRequired', field: `spec.containers[${i}].name`, message: 'Required value' });
-    else if (seen.has(name)) causes.push({ reason: 'FieldValueDuplicate', field: `spec.containers[${i}].name`, message: `Duplicate value: ${JSON.stringify(name)}` });
-    else seen.add(name);
-    if (!isObject(c) || !getString(c, 'image')) causes.push({ reason: 'FieldValueRequired', field: `spec.containers[${i}].image`, message: 'Required value' });
-  });
-  return causes;
 }
 
 function podReady(pod: JsonObject): string {
@@ -147,7 +139,7 @@ export function builtinTypes(): ResourceType[] {
       statusSubresource: true,
       fieldSelectors: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
       defaulter: podDefaults,
-      validator: podValidation,
+      ...builtinChecks('Pod', 'v1'),
       columns: [
         column('Ready', podReady),
         column('Status', podStatus),
@@ -160,6 +152,7 @@ export function builtinTypes(): ResourceType[] {
     resource({
       ...core,
       kind: 'Service',
+      ...builtinChecks('Service', 'v1'),
       plural: 'services',
       singular: 'service',
       namespaced: true,
@@ -175,12 +168,13 @@ export function builtinTypes(): ResourceType[] {
         ageColumn,
       ],
     }),
-    resource({ ...core, kind: 'Secret', plural: 'secrets', singular: 'secret', namespaced: true, fieldSelectors: ['type'], defaulter: secretDefaults, columns: [column('Type', (o) => getString(o, 'type') ?? ''), column('Data', dataCount, 0, 'integer'), ageColumn] }),
+    resource({ ...core, kind: 'Secret', plural: 'secrets', singular: 'secret', namespaced: true, fieldSelectors: ['type'], defaulter: secretDefaults, ...builtinChecks('Secret', 'v1'), columns: [column('Type', (o) => getString(o, 'type') ?? ''), column('Data', dataCount, 0, 'integer'), ageColumn] }),
     resource({ ...core, kind: 'ConfigMap', plural: 'configmaps', singular: 'configmap', namespaced: true, shortNames: ['cm'], columns: [column('Data', dataCount, 0, 'integer'), ageColumn] }),
     resource({ ...core, kind: 'ServiceAccount', plural: 'serviceaccounts', singular: 'serviceaccount', namespaced: true, shortNames: ['sa'] }),
     resource({
       ...core,
       kind: 'Event',
+      ...builtinChecks('Event', 'v1'),
       plural: 'events',
       singular: 'event',
       namespaced: true,
@@ -198,6 +192,7 @@ export function builtinTypes(): ResourceType[] {
       group: 'coordination.k8s.io',
       version: 'v1',
       kind: 'Lease',
+      ...builtinChecks('Lease', 'v1'),
       plural: 'leases',
       singular: 'lease',
       namespaced: true,
