@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -77,6 +77,37 @@ t.test('startLocalCluster without the operator: API server, kubeconfig, node age
   t.notOk(existsSync(cluster.stateDir), 'a temporary state dir is removed');
 });
 
+t.test('--nodes 2 --gpus-per-node 2: GPU nodes with capacity, taint and labels; GPUs are counted per node', async (t) => {
+  const dir = t.testdir();
+  const cluster = await startLocalCluster(options(dir, { nodes: 2, gpusPerNode: 2, cpusPerNode: 4, memoryPerNodeBytes: 8 * 2 ** 30 }));
+  t.teardown(() => cluster.stop());
+  t.same(cluster.agents.map((a) => a.nodeName), ['local-node', 'local-node2']);
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster.kubeconfigPath);
+  const core = kc.makeApiClient(CoreV1Api);
+  const nodes = (await core.listNode()).items;
+  t.same(nodes.map((n) => n.metadata?.name), ['local-node', 'local-node2']);
+  for (const n of nodes) {
+    t.same(n.status?.allocatable, { cpu: '4', memory: `${8 * 2 ** 20}Ki`, pods: '110', 'nvidia.com/gpu': '2' }, `${n.metadata?.name} allocatable`);
+    t.same(n.spec?.taints, [{ key: 'nvidia.com/gpu', effect: 'NoSchedule' }], 'GPU nodes are tainted');
+    t.equal(n.metadata?.labels?.['nvidia.com/gpu.present'], 'true');
+    t.equal(n.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+  }
+  const gpuPod = (name: string, gpus: number) => ({
+    metadata: { name },
+    spec: { tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }], containers: [{ name: 'trainer', image: 'x:1', command: ['no-such-program'], resources: { limits: { 'nvidia.com/gpu': String(gpus) } } }] },
+  });
+  for (const [name, gpus] of [['two-a', 2], ['two-b', 2], ['one-more', 1]] as const) await core.createNamespacedPod({ namespace: 'default', body: gpuPod(name, gpus) });
+  const node = async (name: string) => (await core.readNamespacedPod({ namespace: 'default', name })).spec?.nodeName;
+  t.ok(await eventually(async () => (await node('two-a')) !== undefined && (await node('two-b')) !== undefined, 10_000), 'one 2-GPU pod per node');
+  t.not(await node('two-a'), await node('two-b'));
+  const waiting = await core.readNamespacedPod({ namespace: 'default', name: 'one-more' });
+  t.equal(waiting.spec?.nodeName, undefined, 'no GPU left anywhere');
+  t.ok(await eventually(async () => /0\/2 nodes are available: 2 Insufficient nvidia\.com\/gpu\./.test((await core.readNamespacedPod({ namespace: 'default', name: 'one-more' })).status?.conditions?.find((c) => c.type === 'PodScheduled')?.message ?? ''), 5_000));
+  await core.deleteNamespacedPod({ namespace: 'default', name: 'two-a' });
+  t.ok(await eventually(async () => (await node('one-more')) !== undefined, 15_000), 'bound once a GPU is free again');
+});
+
 t.test('an operator that exits at once fails the start with its stderr, and leaves nothing running', async (t) => {
   const dir = t.testdir();
   const err = await startLocalCluster(
@@ -121,13 +152,28 @@ t.test('npm run local-cluster: prints ready, serves kubectl, stops with exit 0 o
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   t.ok(await eventually(() => /ready/.test(out), 30_000), `ready line printed; stderr: ${err}`);
   t.match(out, `kubeconfig ${join(dir, 'kubeconfig')}`);
-  t.match(out, `kubectl --kubeconfig ${join(dir, 'kubeconfig')} get pods`);
+  t.match(out, `kubectl --kubeconfig ${join(dir, 'kubeconfig')} get nodes,pods,ctj`);
   const bin = findKubectl();
-  if (bin === undefined) t.comment(`skipping the kubectl check: ${NO_KUBECTL}`);
+  if (bin === undefined) t.comment(`skipping the kubectl checks: ${NO_KUBECTL}`);
   else {
     const got = await kubectl(bin, dir, ['get', 'pods']);
     t.equal(got.code, 0, got.stderr);
     t.match(got.stderr + got.stdout, /No resources found in default namespace/);
+    // The issue's acceptance check: more nvidia.com/gpu than any node has stays Pending, Unschedulable.
+    const gpuPod = join(dir, 'gpu-pod.yaml');
+    writeFileSync(gpuPod, 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: wants-gpus\nspec:\n  containers:\n  - name: trainer\n    image: cifar-operator/trainer:dev\n    command: [cifar-trainer]\n    resources:\n      limits:\n        nvidia.com/gpu: 1\n');
+    t.equal((await kubectl(bin, dir, ['apply', '-f', gpuPod])).code, 0);
+    const reason = () => kubectl(bin, dir, ['get', 'pod', 'wants-gpus', '-o', 'jsonpath={.status.phase} {.status.conditions[?(@.type=="PodScheduled")].reason}: {.status.conditions[?(@.type=="PodScheduled")].message}']);
+    t.ok(await eventually(async () => /Unschedulable/.test((await reason()).stdout), 15_000), 'the scheduler reported it');
+    t.equal((await reason()).stdout, 'Pending Unschedulable: 0/1 nodes are available: 1 Insufficient nvidia.com/gpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.');
+    // ... and kubectl logs of a finished pod prints its output (the real trainer CLI, in its sandbox).
+    const helpPod = join(dir, 'help-pod.yaml');
+    writeFileSync(helpPod, 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: trainer-help\nspec:\n  restartPolicy: Never\n  containers:\n  - name: trainer\n    image: cifar-operator/trainer:dev\n    command: [cifar-trainer]\n    args: [--help]\n');
+    t.equal((await kubectl(bin, dir, ['apply', '-f', helpPod])).code, 0);
+    t.ok(await eventually(async () => (await kubectl(bin, dir, ['get', 'pod', 'trainer-help', '-o', 'jsonpath={.status.phase}'])).stdout === 'Succeeded', 90_000), 'the trainer ran');
+    const logs = await kubectl(bin, dir, ['logs', 'trainer-help']);
+    t.equal(logs.code, 0, logs.stderr);
+    t.match(logs.stdout, /^Usage: cifar-trainer <command> \[options\]/, 'kubectl logs prints what the container wrote');
   }
   child.kill('SIGTERM');
   const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 15_000))]);

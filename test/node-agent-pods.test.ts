@@ -164,7 +164,8 @@ t.test('node agent runs pods bound to its node as sandboxed local processes', as
     t.equal(r.hostname, 'ok', 'the pod has its own hostname (UTS namespace), its name');
     t.equal(r.cwd, REPO, "the image's working directory (the checkout, as /app in the trainer image)");
     t.notOk(r.env.TMPDIR, 'no TMPDIR: /tmp is the real /tmp of the pod');
-    t.notOk(r.env.KUBECONFIG ?? r.env.TAP ?? r.env.CIFAR_TERMINATION_LOG, 'the agent environment does not leak into pods');
+    t.notOk(r.env.KUBECONFIG ?? r.env.TAP ?? r.env.NODE_OPTIONS ?? r.env.CIFAR_TERMINATION_LOG, 'the agent environment (and the test harness\'s NODE_OPTIONS) does not leak into pods');
+    t.same(Object.keys(r.env).sort(), ['HOME', 'HOSTNAME', 'PATH', 'POD_IP', 'POD_NAME'], 'exactly the container env plus the runtime defaults');
     t.equal(r.checks['/'], 'writable', "a writable root file system of the pod's own");
   });
 

@@ -177,6 +177,7 @@ t.test('sandbox: mounts ordered parents first, read-only binds, masks, user name
     readOnlyRoot: true,
     workingDir: '/tmp/clone',
     command: ['/usr/bin/node', "it's", '--x=/tmp/a b'],
+    env: { PATH: '/usr/bin', MULTI: 'a\nb' },
     userNamespace: false,
   };
   t.same(orderedMounts(input).map((m) => m.target), ['/usr', '/etc', '/tmp', '/tmp/clone', '/dev/termination-log', '/var/run/cifar-operator/peer'], 'a checkout under /tmp is mounted after the /tmp volume');
@@ -190,7 +191,7 @@ t.test('sandbox: mounts ordered parents first, read-only binds, masks, user name
   t.match(script, `mount -t tmpfs -o ro,mode=0755 masked "$R"'/tmp/clone/.local/state'`);
   t.match(script, `mount -o remount,bind,ro "$R"`);
   t.ok(script.indexOf("/tmp/clone' 2>") > script.indexOf("'/tmp' 2>"), 'the checkout bind comes after the /tmp bind');
-  t.match(script.trim().split('\n').pop(), `exec unshare --root="$R" --wd='/tmp/clone' -- '/usr/bin/node' 'it'\\''s' '--x=/tmp/a b'`);
+  t.match(script, `exec env -i 'PATH=/usr/bin' 'MULTI=a\nb' unshare --root="$R" --wd='/tmp/clone' -- '/usr/bin/node' 'it'\\''s' '--x=/tmp/a b'`, 'exactly the pod env, quoted; arguments as given');
   t.notMatch(sandboxScript({ ...input, readOnlyRoot: false }), 'remount,bind,ro "$R" ');
   t.equal(shellQuote("a'b"), `'a'\\''b'`);
   t.same(unshareArgs(false, '/s.sh'), ['--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '/s.sh']);

@@ -22,7 +22,7 @@ import type { NodeApi } from './node-api.js';
 import { etcHosts, resolvConf } from './pod-files.js';
 import { PodConfigError, podRef } from './pod-ref.js';
 import { podStatus, terminatedState, type ContainerState } from './pod-status.js';
-import { buildContainerProcess } from './process-spec.js';
+import { buildContainerProcess, DEFAULT_PATH } from './process-spec.js';
 import { SANDBOX_SETUP_FAILED, sandboxScript, unshareArgs, type BindMount } from './sandbox.js';
 import type { SandboxSupport } from './sandbox-probe.js';
 import { terminationMessage } from './termination-message.js';
@@ -287,10 +287,11 @@ export class PodWorker {
     await ensureDir(rootDir);
     const readOnlyRoot = container.securityContext?.readOnlyRootFilesystem === true;
     const masks = deps.image.dirs.some((d) => deps.stateDir === d || deps.stateDir.startsWith(`${d}/`)) ? [deps.stateDir] : [];
-    const script = sandboxScript({ rootDir, errorFile, hostname: proc.hostname, imageDirs: deps.image.dirs, imageLinks: deps.image.links, mounts, masks, readOnlyRoot, workingDir: proc.workingDir, command: proc.command, userNamespace });
+    const script = sandboxScript({ rootDir, errorFile, hostname: proc.hostname, imageDirs: deps.image.dirs, imageLinks: deps.image.links, mounts, masks, readOnlyRoot, workingDir: proc.workingDir, command: proc.command, env: proc.env, userNamespace });
     const scriptPath = join(this.podDir, 'sandbox.sh');
     await writeFile(scriptPath, script, { mode: 0o600 });
-    return { spawnArgs: unshareArgs(userNamespace, scriptPath), env: proc.env, terminationLogFile, errorFile };
+    // The script sets the process's environment itself (env -i); the setup shell needs only a PATH.
+    return { spawnArgs: unshareArgs(userNamespace, scriptPath), env: { PATH: DEFAULT_PATH }, terminationLogFile, errorFile };
   }
 
   #report(container: V1Container, state: ContainerState): void {

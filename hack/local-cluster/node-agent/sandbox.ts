@@ -44,6 +44,8 @@ export interface SandboxInput {
   workingDir: string;
   /** Program and arguments run inside the root. */
   command: readonly string[];
+  /** The process's whole environment (whatever the script itself inherited is dropped). */
+  env: Readonly<Record<string, string>>;
   /** Unprivileged: a user namespace maps the caller to root inside. */
   userNamespace: boolean;
 }
@@ -129,6 +131,8 @@ export function sandboxScript(input: SandboxInput): string {
   // sethostname(2) works in a user namespace where /proc/sys/kernel/hostname (owned by the real root) does not.
   lines.push(`hostname ${q(input.hostname)} 2>"$E.out" || { printf '%s' ${q(input.hostname)} > /proc/sys/kernel/hostname; } 2>>"$E.out" || fail 'hostname'`);
   if (input.readOnlyRoot) lines.push(`mount -o remount,bind,ro "$R" 2>"$E.out" || fail 'read-only root'`);
-  lines.push(`exec unshare --root="$R" --wd=${q(input.workingDir)} -- ${input.command.map(q).join(' ')}`);
+  // env -i: the process gets exactly the pod's environment, nothing of the agent's (or a test harness's).
+  const env = Object.entries(input.env).map(([k, v]) => q(`${k}=${v}`));
+  lines.push(`exec env -i ${env.join(' ')} unshare --root="$R" --wd=${q(input.workingDir)} -- ${input.command.map(q).join(' ')}`);
   return `${lines.join('\n')}\n`;
 }
