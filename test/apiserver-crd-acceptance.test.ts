@@ -88,6 +88,16 @@ t.test('CRD acceptance through the API', async (t) => {
     t.same(res.body.details?.causes?.map((c) => c.field), [DEFAULT_PATH]);
   });
 
+  await t.test('scope and group are immutable (ValidateCustomResourceDefinitionSpecUpdate)', async (t) => {
+    const current = (await (await fetch(`${crds}/gadgets.test.example.com`, { signal: AbortSignal.timeout(5_000) })).json()) as Json;
+    const next = gadgetCrd(GUARDED);
+    next.metadata = current.metadata;
+    (next.spec as Json).scope = 'Cluster';
+    const res = await send('PUT', `${crds}/gadgets.test.example.com`, next);
+    t.equal(res.status, 422);
+    t.same(res.body.details?.causes?.map((c) => `${c.field}: ${c.message}`), ['spec.scope: Invalid value: "Cluster": field is immutable']);
+  });
+
   await t.test('structural schema rules (schema/validation.go) and pruned, schema-valid defaults', async (t) => {
     const crd = gadgetCrd(GUARDED, { untyped: { description: 'no type' }, list: { type: 'array' }, count: { type: 'integer', minimum: 1, default: 0 } });
     const res = await send('POST', crds, { ...crd, metadata: { name: 'gizmos.test.example.com' }, spec: { ...(crd.spec as Json), names: { plural: 'gizmos', singular: 'gizmo', kind: 'Gizmo', listKind: 'GizmoList' } } });
