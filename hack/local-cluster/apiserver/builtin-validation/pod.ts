@@ -25,6 +25,14 @@ export function dnsLabel(field: string, value: string): FieldCause[] {
   return isDns1123Label(value).map((m) => invalid(field, value, m));
 }
 
+/** A required, unique DNS-1123 label among its siblings (container and volume names). */
+export function uniqueDnsLabel(name: string, field: string, seen: Set<string>, causes: FieldCause[]): void {
+  if (name === '') causes.push(required(field));
+  else if (seen.has(name)) causes.push(duplicate(field, name));
+  else causes.push(...dnsLabel(field, name));
+  seen.add(name);
+}
+
 /** Volume sources: every key of a volume but its name. */
 function volumeSources(v: JsonObject): string[] {
   return Object.keys(v).filter((k) => k !== 'name' && v[k] !== null && v[k] !== undefined);
@@ -34,11 +42,7 @@ function validateVolumes(spec: JsonObject, causes: FieldCause[]): Set<string> {
   const names = new Set<string>();
   objects(getArray(spec, 'volumes')).forEach((v, i) => {
     const at = `spec.volumes[${i}]`;
-    const name = str(v, 'name');
-    if (name === '') causes.push(required(`${at}.name`));
-    else if (names.has(name)) causes.push(duplicate(`${at}.name`, name));
-    else causes.push(...dnsLabel(`${at}.name`, name));
-    names.add(name);
+    uniqueDnsLabel(str(v, 'name'), `${at}.name`, names, causes);
     const sources = volumeSources(v);
     if (sources.length === 0) causes.push(required(at, 'must specify a volume type'));
     else if (sources.length > 1) causes.push(forbidden(`${at}.${sources[1]}`, 'may not specify more than 1 volume type'));
@@ -147,11 +151,7 @@ function validateContainers(spec: JsonObject, volumes: Set<string>, causes: Fiel
   const names = new Set<string>();
   objects(getArray(spec, 'containers')).forEach((c, i) => {
     const at = `spec.containers[${i}]`;
-    const name = str(c, 'name');
-    if (name === '') causes.push(required(`${at}.name`));
-    else if (names.has(name)) causes.push(duplicate(`${at}.name`, name));
-    else causes.push(...dnsLabel(`${at}.name`, name));
-    names.add(name);
+    uniqueDnsLabel(str(c, 'name'), `${at}.name`, names, causes);
     const image = str(c, 'image');
     if (image === '') causes.push(required(`${at}.image`));
     else if (image !== image.trim()) causes.push(invalid(`${at}.image`, image, 'must not have leading or trailing whitespace'));
