@@ -46,7 +46,10 @@ export class TorchPeer {
   private exited: string | undefined;
 
   constructor(python: string) {
-    this.child = spawn(python, [SCRIPT, '--serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // The same OpenMP wait policy as the native backend sets for itself (see native/addon.ts),
+    // so that the comparison is of the kernels, not of how threads wait on a busy machine.
+    const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
+    this.child = spawn(python, [SCRIPT, '--serve'], { stdio: ['pipe', 'pipe', 'pipe'], env });
     this.lines = createInterface({ input: this.child.stdout });
     this.lines.on('line', (line) => this.pending.shift()?.(line));
     this.child.stderr.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-2000)));

@@ -110,7 +110,9 @@ for (const [b, detail] of available) console.log(`backend ${b}: ${detail.replace
 const ours: BackendName | undefined = available.has('native') ? 'native' : undefined;
 const torch = findTorch();
 const peer = 'python' in torch ? new TorchPeer(torch.python) : undefined;
-console.log('python' in torch ? `peer: PyTorch ${torch.version} (${torch.python}, hack/bench/torch_peer.py)` : `peer: not available (${torch.reason})`);
+console.log('python' in torch
+  ? `peer: PyTorch ${torch.version} (${torch.python}, hack/bench/torch_peer.py); both with OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? 'PASSIVE'}`
+  : `peer: not available (${torch.reason})`);
 
 const summary: string[] = [];
 try {

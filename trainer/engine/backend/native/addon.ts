@@ -70,6 +70,11 @@ export function loadNativeAddon(candidates = addonCandidates()): AddonLoad {
     };
     return cached;
   }
+  // OpenMP's threads otherwise spin at every barrier; when the process shares its cores (a pod
+  // at its CPU quota, other work on the node) a spinning thread holds up the one with work,
+  // and a step took 10x longer here (measured: ResNet-20, 2 threads, on a loaded machine).
+  // Read by libgomp when it loads, i.e. with the addon; a value the user set wins.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
     const loaded = createRequire(import.meta.url)(path) as Partial<NativeAddon>;
     const missing = REQUIRED.filter((k) => typeof loaded[k] !== 'function');
