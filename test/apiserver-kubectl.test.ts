@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import t from 'tap';
 import { stringify } from 'yaml';
-import { findKubectl, kubectlFor, NO_KUBECTL, startTestApiServer, WIDGET_CRD } from './helpers/apiserver.js';
+import { writeKubeconfig } from '../hack/local-cluster/apiserver/kubeconfig.js';
+import { eventually, findKubectl, kubectlFor, NO_KUBECTL, startTestApiServer, WIDGET_CRD } from './helpers/apiserver.js';
 
 const kubectl = findKubectl();
 
@@ -65,12 +68,23 @@ t.test('the real kubectl against the local API server', { skip: kubectl ? false 
     t.match(describe.stdout, /Status:\s+Pending[\s\S]*A:\s+2/);
   });
 
-  await t.test('get -w streams changes until the timeout', async (t) => {
-    const watching = k.run(['get', 'widgets', '-w', '--request-timeout=3s'], 10_000);
-    await new Promise((r) => setTimeout(r, 1_000));
-    await k.run(['patch', 'widget', 'w1', '--type=merge', '-p', '{"spec":{"replicas":4}}']);
-    const out = await watching;
-    t.match(out.stdout, /w1\s+3\s+Running[\s\S]*w1\s+4\s+Running/);
+  await t.test('get -w streams changes as they happen', async (t) => {
+    // Streamed, not collected at exit: the patch is sent once the watch has printed the
+    // current state, so a slow kubectl start cannot make the change land before the watch.
+    const dir = t.testdir();
+    const kubeconfig = join(dir, 'kubeconfig');
+    await writeKubeconfig(kubeconfig, server.url);
+    const child = spawn(kubectl!, ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), 'get', 'widgets', '-w'], { env: { PATH: process.env.PATH ?? '', HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    t.teardown(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    t.ok(await eventually(() => /w1\s+3\s+Running/.test(out), 30_000), `the watch printed the current object (${out})`);
+    const patched = await k.run(['patch', 'widget', 'w1', '--type=merge', '-p', '{"spec":{"replicas":4}}']);
+    t.equal(patched.code, 0, patched.stderr);
+    t.ok(await eventually(() => /w1\s+3\s+Running[\s\S]*w1\s+4\s+Running/.test(out), 30_000), `the change was streamed (${out})`);
+    child.kill('SIGTERM');
   });
 
   await t.test('delete removes the object', async (t) => {
