@@ -31,6 +31,10 @@ async function run(flags: OperatorFlags, logger: Logger): Promise<number> {
     workers: flags.workers,
     progressIntervalMs: flags.progressIntervalMs,
     instance: identity,
+    defaults: {
+      ...(flags.defaultTrainerImage === undefined ? {} : { trainerImage: flags.defaultTrainerImage }),
+      ...(flags.defaultTrainerServiceAccount === undefined ? {} : { trainerServiceAccount: flags.defaultTrainerServiceAccount }),
+    },
     ...(flags.leaderElect
       ? {
           leaderElection: {

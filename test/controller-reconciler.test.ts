@@ -165,6 +165,10 @@ t.test('a retryable failure restarts the gang: restarts counted, old pods delete
     await settle();
     await reconciler.reconcile('default/j5');
   }
+  setPodPhase(api, 'j5-worker-0', 'Running');
+  setPodPhase(api, 'j5-worker-1', 'Running');
+  await settle();
+  await reconciler.reconcile('default/j5');
   setPodPhase(api, 'j5-worker-1', 'Failed', 75);
   await settle();
   await reconciler.reconcile('default/j5');
@@ -176,6 +180,61 @@ t.test('a retryable failure restarts the gang: restarts counted, old pods delete
   const statusIndex = api.calls.findIndex((c) => c === 'status j5 Restarting');
   const deleteIndex = api.calls.findIndex((c) => c.startsWith('delete Pod'));
   t.ok(statusIndex >= 0 && statusIndex < deleteIndex, 'the decision is written before the failed pod is deleted');
+});
+
+t.test('a create the API server refuses (403) shows on the job as PodsReady=False FailedCreate with a Warning Event, and is retried', async (t) => {
+  const { api, reconciler, settle } = await setup(t);
+  api.put('CifarTrainingJob', testJob('q1'));
+  await settle();
+  api.refusals.set('Pod', new ApiStatusError(403, 'Forbidden', 'create Pod default/q1-worker-0: pods "q1-worker-0" is forbidden: exceeded quota: gpu-quota, requested: requests.cpu=2, used: requests.cpu=8, limited: requests.cpu=8'));
+  await t.rejects(reconciler.reconcile('default/q1'), /2 of 4 change\(s\) failed/, 'the key is retried with backoff');
+  const status = api.get('CifarTrainingJob', 'default', 'q1')?.status;
+  t.equal(status?.phase, 'Pending');
+  t.match(status?.conditions?.find((c) => c.type === 'PodsReady'), { status: 'False', reason: 'FailedCreate', message: /could not create Pod q1-worker-\d \(HTTP 403 Forbidden\): .*exceeded quota: gpu-quota/ });
+  t.match(api.events.filter((e) => e.reason === 'FailedCreate'), [{ type: 'Warning', involvedObject: { name: 'q1' } }, { type: 'Warning' }], 'a Warning Event per refused pod');
+  await settle();
+  await t.rejects(reconciler.reconcile('default/q1'));
+  t.equal(api.get('CifarTrainingJob', 'default', 'q1')?.status?.conditions?.find((c) => c.type === 'PodsReady')?.reason, 'FailedCreate', 'the reason stays while the pods are missing');
+  t.ok(api.events.filter((e) => e.reason === 'FailedCreate').every((e) => e.count >= 1) && api.events.filter((e) => e.reason === 'FailedCreate').length === 2, 'repeats bump the count instead of adding Events');
+  api.refusals.delete('Pod');
+  await settle();
+  await reconciler.reconcile('default/q1');
+  await settle();
+  await reconciler.reconcile('default/q1');
+  t.equal(api.all('Pod').length, 2, 'created once the quota allows');
+  t.not(api.get('CifarTrainingJob', 'default', 'q1')?.status?.conditions?.find((c) => c.type === 'PodsReady')?.reason, 'FailedCreate');
+});
+
+t.test('a pod the API server finds invalid (422) fails the job naming the pod field and the spec field behind it', async (t) => {
+  const { api, reconciler, settle } = await setup(t);
+  api.put('CifarTrainingJob', testJob('q2'));
+  await settle();
+  api.refusals.set('Pod', new ApiStatusError(422, 'Invalid', 'Pod "q2-worker-0" is invalid', [{ field: 'spec.containers[0].resources.limits[memory]', message: 'Invalid value: "12X": quantities must match the regular expression' }]));
+  await reconciler.reconcile('default/q2');
+  const status = api.get('CifarTrainingJob', 'default', 'q2')?.status;
+  t.equal(status?.phase, 'Failed', 'retrying the same pod cannot help');
+  t.match(status?.conditions?.find((c) => c.type === 'Failed'), {
+    reason: 'InvalidPodSpec',
+    message: /refused Pod q2-worker-\d as invalid \(HTTP 422 Invalid\): spec\.containers\[0\]\.resources\.limits\[memory\] \(from spec\.resources\): Invalid value: "12X"/,
+  });
+  t.ok(status?.completionTime !== undefined);
+  t.ok(api.events.some((e) => e.reason === 'InvalidPodSpec' && e.type === 'Warning'));
+});
+
+t.test('a PodGroup is created before the pods; a refused one keeps the pods from being created', async (t) => {
+  const { api, reconciler, settle } = await setup(t);
+  api.put('CifarTrainingJob', testJob('g1', { runPolicy: { schedulingPolicy: { gangScheduler: 'volcano' } } }));
+  await settle();
+  api.failNext('createPodGroup', new ApiStatusError(404, 'NotFound', 'the server could not find the requested resource (post podgroups.scheduling.volcano.sh)'));
+  await t.rejects(reconciler.reconcile('default/g1'));
+  t.equal(api.all('Pod').length, 0, 'no pod without its PodGroup');
+  t.match(api.get('CifarTrainingJob', 'default', 'g1')?.status?.conditions?.find((c) => c.type === 'PodsReady')?.message, /could not create PodGroup g1-gang-0 \(HTTP 404 NotFound\)/);
+  await settle();
+  api.calls.length = 0;
+  await reconciler.reconcile('default/g1');
+  const group = api.calls.indexOf('create PodGroup g1-gang-0');
+  const pod = api.calls.findIndex((c) => c.startsWith('create Pod '));
+  t.ok(group >= 0 && group < pod, `PodGroup first: ${api.calls.join(', ')}`);
 });
 
 t.test('a status write keeps the object the server returned: the next write does not conflict even before the watch catches up', async (t) => {

@@ -50,5 +50,6 @@ t.test('the spec table has a row per schema field, defaults included', async (t)
   const rows = sections.spec.split('\n').slice(2);
   t.equal(rows.length, schemaFields(spec).length);
   t.ok(rows.some((r) => r.startsWith('| `hyperparameters.learningRate` |') && r.includes('`0.05`')), 'learningRate row shows its default');
-  t.ok(rows.some((r) => r.startsWith('| `image` |') && r.includes('required')), 'image row says required');
+  t.ok(rows.some((r) => r.startsWith('| `model` |') && r.includes('required')), 'model row says required');
+  t.ok(rows.some((r) => r.startsWith('| `image` |') && !r.includes('required')), 'image row does not: the operator has a default');
 });

@@ -31,6 +31,7 @@ t.test('the CRD names the API the operator implements', async (t) => {
     version.additionalPrinterColumns?.map((c) => [c.name, c.jsonPath]),
     [
       ['Phase', '.status.phase'],
+      ['Pods', '.status.conditions[?(@.type=="PodsReady")].reason'],
       ['Replicas', '.spec.replicas'],
       ['Epoch', '.status.progress.epoch'],
       ['Val-Acc', '.status.progress.validationAccuracy'],

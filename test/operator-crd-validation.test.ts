@@ -81,6 +81,8 @@ t.test('the tutorial settings are what the examples say', async (t) => {
   t.match(finetune.spec, { pretrained: { uri: /^s3:\/\//, layerBeforeFullc: 'pool_global' }, model: { numClasses: 10 } });
 });
 
+const dataMount: Json = { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'cifar' } }], volumeMounts: [{ name: 'data', mountPath: '/data' }] };
+
 t.test('cross-field rules reject what they should and nothing else', async (t) => {
   const cases: Array<[string, Json, RegExp | null]> = [
     ['resnet depth 20', base, null],
@@ -91,7 +93,36 @@ t.test('cross-field rules reject what they should and nothing else', async (t) =
     ['lenet with a depth', { ...base, model: { architecture: 'lenet', depth: 20 } }, /depth does not apply to lenet/],
     ['cardinality on resnet', { ...base, model: { architecture: 'resnet', cardinality: 4 } }, /cardinality and width apply only to resnext/],
     ['relative data path', { ...base, data: { train: 'data/train.rec' } }, /spec\.data: Invalid value: "object": train must be an s3:\/\/ URI/],
-    ['file URL data', { ...base, data: { train: 'file:///data/train.rec', validation: '/data/val.rec' } }, null],
+    ['file URL data under a mount', { ...base, ...dataMount, data: { train: 'file:///data/train.rec', validation: '/data/val.rec' } }, null],
+    ['local data without a mount', { ...base, data: { train: '/data/train.rec' } }, /spec\.data\.train: Invalid value: "object": data\.train is a local path: it must lie under one of spec\.volumeMounts/],
+    ['local data beside the mount', { ...base, ...dataMount, data: { train: '/database/train.rec' } }, /data\.train is a local path/],
+    ['the mount point itself', { ...base, ...dataMount, data: { train: 'file:///data' } }, null],
+    ['file URL validation without a mount', { ...base, data: { train: 's3://b/t', validation: 'file:///v/val.rec' } }, /spec\.data\.validation: .*data\.validation is a local path/],
+    ['local checkpoint without a mount', { ...base, checkpoint: { uri: '/ckpt' } }, /spec\.checkpoint\.uri: .*checkpoint\.uri is a local path/],
+    ['local checkpoint on a PVC', { ...base, replicas: 2, volumes: [{ name: 'runs', persistentVolumeClaim: { claimName: 'runs' } }], volumeMounts: [{ name: 'runs', mountPath: '/runs' }], checkpoint: { uri: '/runs/ckpt' } }, null],
+    ['local output without a mount', { ...base, output: { uri: 'file:///out' } }, /spec\.output\.uri: .*output\.uri is a local path/],
+    ['local pretrained without a mount', { ...base, pretrained: { uri: '/models/base' } }, /spec\.pretrained\.uri: .*pretrained\.uri is a local path/],
+    ['a mount of an undeclared volume', { ...base, volumeMounts: [{ name: 'x', mountPath: '/x' }] }, /spec\.volumeMounts: .*every volumeMounts\[\]\.name must be the name of one of spec\.volumes/],
+    ['a volume with two sources', { ...base, volumes: [{ name: 'v', emptyDir: {}, hostPath: { path: '/x' } }] }, /a volume needs exactly one source/],
+    ['a volume with no source', { ...base, volumes: [{ name: 'v' }] }, /a volume needs exactly one source/],
+    ['the operator\'s own volume name', { ...base, volumes: [{ name: 'scratch', emptyDir: {} }] }, /spec\.volumes\[0\]\.name: .*scratch and peer-key are the operator's own volumes/],
+    ['a mount over /tmp', { ...base, volumes: [{ name: 'v', emptyDir: {} }], volumeMounts: [{ name: 'v', mountPath: '/tmp/x' }] }, /mountPath overlaps \/tmp/],
+    ['a mount over the peer key', { ...base, volumes: [{ name: 'v', emptyDir: {} }], volumeMounts: [{ name: 'v', mountPath: '/var/run' }] }, /mountPath overlaps/],
+    ['a mount with ..', { ...base, volumes: [{ name: 'v', emptyDir: {} }], volumeMounts: [{ name: 'v', mountPath: '/data/../etc' }] }, /mountPath must not contain \. or \.\. segments/],
+    ['an escaping subPath', { ...base, ...dataMount, volumeMounts: [{ name: 'data', mountPath: '/data', subPath: '../x' }] }, /subPath must be a relative path without \.\. segments/],
+    ['every volume source', { ...base, volumes: [
+      { name: 'a', persistentVolumeClaim: { claimName: 'c', readOnly: true } }, { name: 'b', nfs: { server: 'n', path: '/e' } }, { name: 'c', hostPath: { path: '/h', type: 'Directory' } },
+      { name: 'd', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } }, { name: 'e', configMap: { name: 'cm', items: [{ key: 'k', path: 'p' }] } }, { name: 'f', secret: { secretName: 's', defaultMode: 0o400 } },
+    ] }, null],
+    ['processes dividing the GPUs', { ...base, gpusPerReplica: 4, processesPerReplica: 2 }, null],
+    ['processes not dividing the GPUs', { ...base, gpusPerReplica: 4, processesPerReplica: 3 }, /spec\.processesPerReplica: .*processesPerReplica must divide gpusPerReplica/],
+    ['processes on CPU', { ...base, gpusPerReplica: 0, backend: 'wasm', processesPerReplica: 2 }, null],
+    ['no image: the operator default', { model: base.model, data: base.data }, null],
+    ['kueue without a queue', { ...base, runPolicy: { schedulingPolicy: { gangScheduler: 'kueue' } } }, /queue \(the LocalQueue to submit to\) is required with gangScheduler kueue/],
+    ['kueue with a queue', { ...base, runPolicy: { schedulingPolicy: { gangScheduler: 'kueue', queue: 'team-a' } } }, null],
+    ['coscheduling with a timeout', { ...base, runPolicy: { schedulingPolicy: { gangScheduler: 'coscheduling', scheduleTimeoutSeconds: 60 } } }, null],
+    ['volcano with a timeout', { ...base, runPolicy: { schedulingPolicy: { gangScheduler: 'volcano', scheduleTimeoutSeconds: 60 } } }, /scheduleTimeoutSeconds applies only to coscheduling/],
+    ['coscheduling with a queue', { ...base, runPolicy: { schedulingPolicy: { gangScheduler: 'coscheduling', queue: 'q' } } }, /queue applies to volcano and kueue/],
     ['http validation', { ...base, data: { train: '/d', validation: 'http://x/v' } }, /spec\.data: Invalid value: "object": validation must be/],
     ['2 replicas without a checkpoint', { ...base, replicas: 2 }, /checkpoint\.uri is required when replicas > 1/],
     ['2 replicas with a checkpoint', { ...base, replicas: 2, checkpoint: { uri: 's3://b/c/' } }, null],

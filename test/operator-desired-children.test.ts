@@ -2,7 +2,7 @@ import t from 'tap';
 import type { EnvVar, Pod } from '../operator/api/k8s-types.js';
 import { withDefaults } from '../operator/api/defaults.js';
 import type { CifarTrainingJob, CifarTrainingJobSpec } from '../operator/api/types.js';
-import { desiredWorkerPod } from '../operator/core/desired-pod.js';
+import { desiredWorkerPod, jobFieldForPodField } from '../operator/core/desired-pod.js';
 import { desiredPeerKeySecret } from '../operator/core/desired-secret.js';
 import { desiredWorkersService } from '../operator/core/desired-service.js';
 import { LABEL_ATTEMPT, LABEL_JOB_NAME, LABEL_REPLICA_RANK } from '../operator/core/labels.js';
@@ -45,7 +45,7 @@ function env(pod: Pod): Map<string, EnvVar> {
 t.test('a GPU worker pod', async (t) => {
   const pod = desiredWorkerPod(job(gpuSpec), 2, 1);
   const c = pod.spec.containers[0];
-  t.equal(pod.metadata.name, 'resnext-worker-2');
+  t.equal(pod.metadata.name, 'resnext-worker-2-a1', 'attempt 1 has names of its own');
   t.equal(pod.metadata.namespace, 'ml');
   t.same(pod.metadata.ownerReferences, [
     { apiVersion: 'training.cifar-operator.io/v1alpha1', kind: 'CifarTrainingJob', name: 'resnext', uid: 'uid-123', controller: true, blockOwnerDeletion: true },
@@ -55,14 +55,14 @@ t.test('a GPU worker pod', async (t) => {
   t.match(pod.metadata.annotations?.['training.cifar-operator.io/spec-hash'], /^[0-9a-f]{16}$/);
 
   t.equal(pod.spec.restartPolicy, 'Never', 'the operator restarts the gang, not the kubelet');
-  t.equal(pod.spec.hostname, 'resnext-worker-2');
+  t.equal(pod.spec.hostname, 'resnext-worker-2-a1');
   t.equal(pod.spec.subdomain, 'resnext-workers');
   t.equal(pod.spec.automountServiceAccountToken, false);
 
   const e = env(pod);
   t.equal(e.get('WORLD_SIZE')?.value, '4');
   t.equal(e.get('RANK')?.value, '2');
-  t.equal(e.get('MASTER_ADDR')?.value, 'resnext-worker-0.resnext-workers.ml.svc');
+  t.equal(e.get('MASTER_ADDR')?.value, 'resnext-worker-0-a1.resnext-workers.ml.svc', 'rank 0 of the same attempt');
   t.equal(e.get('MASTER_PORT')?.value, '29500');
   t.same(e.get('POD_IP')?.valueFrom, { fieldRef: { fieldPath: 'status.podIP' } });
   t.equal(e.get('CIFAR_PEER_SECRET_FILE')?.value, '/var/run/cifar-operator/peer/peer-key');
@@ -110,6 +110,51 @@ t.test('a GPU worker pod', async (t) => {
   t.equal(c.imagePullPolicy, 'IfNotPresent');
 });
 
+t.test("the job's volumes and mounts follow the operator's own; its ServiceAccount, else the operator default, is set", async (t) => {
+  const spec: CifarTrainingJobSpec = {
+    ...cpuSpec,
+    volumes: [
+      { name: 'ckpt', persistentVolumeClaim: { claimName: 'runs' } },
+      { name: 'data', nfs: { server: 'nfs.example', path: '/exports/cifar', readOnly: true } },
+    ],
+    volumeMounts: [
+      { name: 'ckpt', mountPath: '/ckpt' },
+      { name: 'data', mountPath: '/data', readOnly: true },
+    ],
+  };
+  const pod = desiredWorkerPod(job(spec), 0, 0, { trainerServiceAccount: 'cifar-operator-trainer' });
+  t.same(pod.spec.volumes?.slice(2), spec.volumes);
+  t.same(pod.spec.containers[0].volumeMounts?.slice(2), spec.volumeMounts);
+  t.equal(pod.spec.serviceAccountName, 'cifar-operator-trainer', 'the chart\'s trainer ServiceAccount by default');
+  t.equal(pod.spec.automountServiceAccountToken, false, 'still no API token');
+  t.equal(desiredWorkerPod(job({ ...spec, serviceAccountName: 's3-reader' }), 0, 0, { trainerServiceAccount: 'x' }).spec.serviceAccountName, 's3-reader', 'the job\'s own wins');
+  t.equal(desiredWorkerPod(job(spec), 0, 0).spec.serviceAccountName, undefined, 'no default: the namespace default ServiceAccount');
+  const { image: _image, ...noImage } = spec;
+  t.equal(desiredWorkerPod(job(noImage), 0, 0, { trainerImage: 'registry.example/cifar-trainer:2' }).spec.containers[0].image, 'registry.example/cifar-trainer:2', 'the operator\'s default trainer image');
+  t.equal(jobFieldForPodField('spec.volumes[3].nfs.server'), 'spec.volumes[1].nfs.server', 'a refused pod field maps back to the job\'s own list');
+  t.equal(jobFieldForPodField('spec.containers[0].volumeMounts[2].mountPath'), 'spec.volumeMounts[0].mountPath');
+  t.equal(jobFieldForPodField('spec.containers[0].resources.limits[memory]'), 'spec.resources');
+  t.equal(jobFieldForPodField('spec.volumes[1].secret'), 'spec.volumes');
+});
+
+t.test('several processes per pod: the launcher runs them, one GPU each, and WORLD_SIZE counts every process', async (t) => {
+  const spec: CifarTrainingJobSpec = { ...gpuSpec, replicas: 2, gpusPerReplica: 4 };
+  const pod = desiredWorkerPod(job(spec), 1, 0);
+  const c = pod.spec.containers[0];
+  t.same(c.args?.slice(0, 6), ['launch', '--nproc-per-node', '4', '--gpus-per-process', '1', '--'], 'processesPerReplica defaults to gpusPerReplica');
+  t.same(c.args?.slice(6, 9), ['train', '--model', 'resnext']);
+  const e = env(pod);
+  t.equal(e.get('WORLD_SIZE')?.value, '8', '2 pods x 4 processes');
+  t.equal(e.get('NODE_RANK')?.value, '1', 'the launcher makes ranks 4..7 from it');
+  t.notOk(e.has('RANK'));
+  t.same(c.resources?.limits?.['nvidia.com/gpu'], '4');
+  const two = desiredWorkerPod(job({ ...spec, processesPerReplica: 2 }), 0, 0).spec.containers[0].args;
+  t.same(two?.slice(0, 6), ['launch', '--nproc-per-node', '2', '--gpus-per-process', '2', '--']);
+  const cpu = desiredWorkerPod(job({ ...cpuSpec, processesPerReplica: 2 }), 0, 0).spec.containers[0].args;
+  t.same(cpu?.slice(0, 4), ['launch', '--nproc-per-node', '2', '--'], 'on CPU: no GPU pinning');
+  t.equal(desiredWorkerPod(job(cpuSpec), 0, 0).spec.containers[0].args?.[0], 'train', 'one process per pod: train directly');
+});
+
 t.test('a CPU worker pod reserves no GPU and does not tolerate the GPU taint', async (t) => {
   const pod = desiredWorkerPod(job(cpuSpec), 0, 0);
   t.same(pod.spec.containers[0].resources, {});
@@ -137,7 +182,9 @@ t.test('pods are deterministic and the spec hash ignores runPolicy but not the r
 });
 
 t.test('bad inputs are refused with the field named', async (t) => {
-  t.throws(() => desiredWorkerPod(job(gpuSpec), 4, 0), /rank 4 is outside 0\.\.3 \(spec\.replicas 4\)/);
+  t.throws(() => desiredWorkerPod(job(gpuSpec), 4, 0), /replica 4 is outside 0\.\.3 \(spec\.replicas 4\)/);
+  const { image: _image, ...noImage } = gpuSpec;
+  t.throws(() => desiredWorkerPod(job(noImage), 0, 0), /CifarTrainingJob ml\/resnext has no spec.image and the operator no --default-trainer-image/);
   const noUid: CifarTrainingJob = { ...job(gpuSpec), metadata: { name: 'resnext', namespace: 'ml' } };
   t.throws(() => desiredWorkerPod(noUid, 0, 0), /CifarTrainingJob resnext: metadata\.uid missing/);
   t.throws(() => desiredPeerKeySecret(identity, new Uint8Array(8)), /randomBytes has 8 bytes; need at least 32/);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { jobSelector, workerLabels, intLabel, LABEL_ATTEMPT, LABEL_JOB_NAME, LABEL_REPLICA_RANK } from '../operator/core/labels.js';
-import { MAX_DNS_LABEL, dnsLabel, labelValue, masterAddress, peerKeySecretName, workerPodName, workersServiceName } from '../operator/core/names.js';
+import { MAX_DNS_LABEL, dnsLabel, labelValue, masterAddress, peerKeySecretName, podGroupName, workerPodName, workersServiceName } from '../operator/core/names.js';
 
 const DNS_1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -10,6 +10,18 @@ t.test('short job names give the plain, documented child names', async (t) => {
   t.equal(workersServiceName('resnext'), 'resnext-workers');
   t.equal(peerKeySecretName('resnext'), 'resnext-peer-key');
   t.equal(masterAddress('resnext', 'ml'), 'resnext-worker-0.resnext-workers.ml.svc');
+});
+
+t.test('pods of later gang attempts carry the attempt in their name and hostname; MASTER_ADDR follows rank 0 of the attempt', async (t) => {
+  t.equal(workerPodName('resnext', 1, 0), 'resnext-worker-1', 'the first attempt keeps the plain name');
+  t.equal(workerPodName('resnext', 1, 2), 'resnext-worker-1-a2');
+  t.equal(masterAddress('resnext', 'ml', 3), 'resnext-worker-0-a3.resnext-workers.ml.svc');
+  t.equal(podGroupName('resnext', 3), 'resnext-gang-3');
+  const long = `training-${'z'.repeat(70)}`;
+  t.match(workerPodName(long, 12, 41), /-worker-12-a41$/, 'the attempt suffix survives truncation');
+  t.ok(workerPodName(long, 12, 41).length <= MAX_DNS_LABEL);
+  t.match(workerPodName(long, 12, 41), DNS_1035);
+  t.not(workerPodName('j', 0, 1), workerPodName('j', 0, 2), 'attempts never share a pod name');
 });
 
 t.test('names are deterministic', async (t) => {

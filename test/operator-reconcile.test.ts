@@ -1,147 +1,8 @@
-import t, { type Test } from 'tap';
-import type { Pod, PodStatus, Secret, Service } from '../operator/api/k8s-types.js';
-import type { CifarTrainingJob, CifarTrainingJobSpec } from '../operator/api/types.js';
-import { findCondition } from '../operator/core/conditions.js';
+import t from 'tap';
+import type { Pod } from '../operator/api/k8s-types.js';
 import { LABEL_ATTEMPT } from '../operator/core/labels.js';
-import { planReconcile, type Action, type ReconcilePlan } from '../operator/core/reconcile-plan.js';
-
-const T0 = Date.parse('2025-01-01T00:00:00Z');
-const at = (seconds: number): Date => new Date(T0 + seconds * 1000);
-const PEER_KEY = new Uint8Array(32).fill(7);
-
-const baseSpec: CifarTrainingJobSpec = {
-  replicas: 2,
-  gpusPerReplica: 1,
-  image: 'trainer:1',
-  model: { architecture: 'resnet', depth: 20 },
-  data: { train: 's3://b/train.rec' },
-  hyperparameters: { epochs: 3 },
-  checkpoint: { uri: 's3://b/ckpt/' },
-};
-
-/** An API server and kubelet in miniature: applies plans, lets tests move pods along. */
-class FakeCluster {
-  job: CifarTrainingJob;
-  readonly pods = new Map<string, Pod>();
-  service: Service | undefined;
-  secret: Secret | undefined;
-  jobDeleted = false;
-  private nextUid = 1;
-
-  constructor(spec: Partial<CifarTrainingJobSpec> = {}) {
-    this.job = {
-      apiVersion: 'training.cifar-operator.io/v1alpha1',
-      kind: 'CifarTrainingJob',
-      metadata: { name: 'cifar', namespace: 'ml', uid: 'job-uid', generation: 1, creationTimestamp: at(0).toISOString() },
-      spec: { ...baseSpec, ...spec },
-    };
-  }
-
-  plan(now: Date): ReconcilePlan {
-    return planReconcile(this.job, { pods: [...this.pods.values()], service: this.service, secret: this.secret }, now, { peerKey: PEER_KEY });
-  }
-
-  apply(plan: ReconcilePlan, now: Date): void {
-    this.job = { ...this.job, status: plan.status };
-    for (const action of plan.actions) this.applyAction(action, now);
-  }
-
-  private applyAction(action: Action, now: Date): void {
-    switch (action.kind) {
-      case 'CreatePod':
-        if (this.pods.has(action.pod.metadata.name)) throw new Error(`AlreadyExists: pod ${action.pod.metadata.name}`);
-        this.pods.set(action.pod.metadata.name, { ...action.pod, metadata: { ...action.pod.metadata, uid: `pod-${this.nextUid++}` }, status: { phase: 'Pending' } });
-        break;
-      case 'DeletePod': {
-        const pod = this.pods.get(action.name);
-        if (pod === undefined || (action.uid !== undefined && pod.metadata.uid !== action.uid)) throw new Error(`NotFound or uid mismatch: pod ${action.name}`);
-        // Graceful deletion: the pod lingers until finishDeletions().
-        this.pods.set(action.name, { ...pod, metadata: { ...pod.metadata, deletionTimestamp: now.toISOString() } });
-        break;
-      }
-      case 'CreateService':
-        this.service = { ...action.service, metadata: { ...action.service.metadata, uid: 'svc-uid' } };
-        break;
-      case 'CreateSecret':
-        this.secret = { ...action.secret, metadata: { ...action.secret.metadata, uid: 'secret-uid' } };
-        break;
-      case 'DeleteService':
-        this.service = undefined;
-        break;
-      case 'DeleteSecret':
-        this.secret = undefined;
-        break;
-      case 'DeleteJob':
-        this.jobDeleted = true;
-        break;
-    }
-  }
-
-  reconcile(now: Date): ReconcilePlan {
-    const plan = this.plan(now);
-    this.apply(plan, now);
-    return plan;
-  }
-
-  finishDeletions(): void {
-    for (const [name, pod] of this.pods) if (pod.metadata.deletionTimestamp !== undefined) this.pods.delete(name);
-  }
-
-  /** Reconciles, letting deletions complete, until nothing is left to do (bounded). */
-  settle(now: Date): ReconcilePlan[] {
-    const plans: ReconcilePlan[] = [];
-    for (let i = 0; i < 10; i++) {
-      const plan = this.reconcile(now);
-      plans.push(plan);
-      const terminating = [...this.pods.values()].some((p) => p.metadata.deletionTimestamp !== undefined);
-      this.finishDeletions();
-      if (plan.actions.length === 0 && !terminating) return plans;
-    }
-    throw new Error('did not settle in 10 reconciles');
-  }
-
-  setPod(rank: number, status: PodStatus): void {
-    const name = `cifar-worker-${rank}`;
-    const pod = this.pods.get(name);
-    if (pod === undefined) throw new Error(`no pod ${name}`);
-    this.pods.set(name, { ...pod, status });
-  }
-
-  runAll(): void {
-    for (const rank of [0, 1]) this.setPod(rank, running);
-  }
-
-  get phase(): string | undefined {
-    return this.job.status?.phase;
-  }
-
-  condition(type: string): { status: string; reason: string; message: string; lastTransitionTime: string } | undefined {
-    return findCondition(this.job.status?.conditions, type);
-  }
-}
-
-const running: PodStatus = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] };
-const succeeded: PodStatus = { phase: 'Succeeded', containerStatuses: [{ name: 'trainer', state: { terminated: { exitCode: 0 } } }] };
-function exited(exitCode: number, message?: string): PodStatus {
-  return { phase: 'Failed', containerStatuses: [{ name: 'trainer', state: { terminated: { exitCode, ...(message === undefined ? {} : { message }) } } }] };
-}
-
-const kinds = (plan: ReconcilePlan): string[] => plan.actions.map((a) => (a.kind === 'CreatePod' ? `CreatePod ${a.pod.metadata.name}` : 'name' in a ? `${a.kind} ${a.name}` : a.kind)).sort();
-
-/**
- * Planning again on the applied result asks for nothing more. Replica counts describe the
- * pods as observed, so they catch up with the plan's own creates and deletes one reconcile
- * later; after that the status is a fixed point too.
- */
-function assertIdempotent(t: Test, cluster: FakeCluster, now: Date): void {
-  const again = cluster.reconcile(now);
-  t.same(again.actions, [], 'no further actions');
-  t.same(again.events, [], 'no further events');
-  const fixed = cluster.plan(now);
-  t.same(fixed.actions, [], 'still no actions');
-  t.same(fixed.events, [], 'still no events');
-  t.same(fixed.status, cluster.job.status, 'the status is a fixed point');
-}
+import { planReconcile } from '../operator/core/reconcile-plan.js';
+import { FakeCluster, PEER_KEY, assertIdempotent, at, exited, kinds, running, succeeded } from './helpers/plan-cluster.js';
 
 t.test('pending -> created -> running -> succeeded', async (t) => {
   const c = new FakeCluster();
@@ -213,7 +74,7 @@ t.test('retryable failure -> restarting -> running -> succeeded', async (t) => {
 
   c.finishDeletions();
   const recreate = c.reconcile(at(12));
-  t.same(kinds(recreate), ['CreatePod cifar-worker-0', 'CreatePod cifar-worker-1']);
+  t.same(kinds(recreate), ['CreatePod cifar-worker-0-a1', 'CreatePod cifar-worker-1-a1'], 'the new attempt has pods of its own names');
   for (const a of recreate.actions) if (a.kind === 'CreatePod') t.equal(a.pod.metadata.labels?.[LABEL_ATTEMPT], '1', 'new pods carry the new attempt');
   t.equal(c.phase, 'Restarting', 'still restarting until the new gang runs');
   assertIdempotent(t, c, at(13));
@@ -244,7 +105,7 @@ t.test('backoff exhaustion fails the job and stops the pods still running', asyn
   t.equal(c.phase, 'Failed');
   t.equal(c.job.status?.restarts, 1, 'no restart beyond the limit');
   t.match(c.condition('Failed'), { status: 'True', reason: 'BackoffLimitExceeded', message: /^worker-1 exited with code 75 .*; backoffLimit 1 reached after 1 restart$/ });
-  t.same(kinds(fail), ['DeletePod cifar-worker-0', 'DeleteSecret cifar-peer-key', 'DeleteService cifar-workers'], 'the running rank is stopped, the failed one kept');
+  t.same(kinds(fail), ['DeletePod cifar-worker-0-a1', 'DeleteSecret cifar-peer-key', 'DeleteService cifar-workers'], 'the running rank is stopped, the failed one kept');
   t.equal(c.job.status?.completionTime, at(4).toISOString());
   c.finishDeletions();
   assertIdempotent(t, c, at(5));
@@ -254,6 +115,7 @@ t.test('backoffLimit 0 fails on the first retryable failure', async (t) => {
   const c = new FakeCluster({ runPolicy: { backoffLimit: 0 } });
   c.settle(at(0));
   c.runAll();
+  c.reconcile(at(1));
   c.setPod(1, { phase: 'Failed', reason: 'Evicted', message: 'The node was low on resource: memory.' });
   c.reconcile(at(1));
   t.equal(c.phase, 'Failed');
@@ -405,7 +267,7 @@ t.test('leftovers are cleaned and strangers are not touched', async (t) => {
   const c = new FakeCluster();
   c.settle(at(0));
   const old = c.pods.get('cifar-worker-0') as Pod;
-  c.job = { ...c.job, status: { ...c.job.status, restarts: 2, phase: 'Restarting' } };
+  c.job = { ...c.job, status: { ...c.job.status, restarts: 2, attempt: 2, phase: 'Restarting' } };
   t.same(kinds(c.plan(at(1))), ['DeletePod cifar-worker-0', 'DeletePod cifar-worker-1'], 'pods of an older attempt are deleted');
   const del = c.plan(at(1)).actions.find((a) => a.kind === 'DeletePod');
   t.match(del, { uid: old.metadata.uid }, 'deletes carry the uid precondition');

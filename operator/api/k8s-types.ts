@@ -77,12 +77,26 @@ export interface VolumeMount {
   name: string;
   mountPath: string;
   readOnly?: boolean;
+  subPath?: string;
 }
 
+export interface KeyToPath {
+  key: string;
+  path: string;
+  mode?: number;
+}
+
+export type HostPathType = '' | 'DirectoryOrCreate' | 'Directory' | 'FileOrCreate' | 'File' | 'Socket' | 'CharDevice' | 'BlockDevice';
+
+/** core/v1 Volume with the sources a training job uses: shared storage, node paths, scratch, configuration. */
 export interface Volume {
   name: string;
-  emptyDir?: { medium?: string; sizeLimit?: Quantity };
-  secret?: { secretName: string; defaultMode?: number; items?: Array<{ key: string; path: string }> };
+  persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
+  nfs?: { server: string; path: string; readOnly?: boolean };
+  hostPath?: { path: string; type?: HostPathType };
+  emptyDir?: { medium?: '' | 'Memory'; sizeLimit?: Quantity };
+  configMap?: { name: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
+  secret?: { secretName: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
 }
 
 export interface ContainerSecurityContext {
@@ -124,7 +138,11 @@ export interface PodSpec {
   hostname?: string;
   subdomain?: string;
   restartPolicy: 'Never' | 'OnFailure' | 'Always';
+  serviceAccountName?: string;
   automountServiceAccountToken?: boolean;
+  schedulerName?: string;
+  priorityClassName?: string;
+  schedulingGates?: Array<{ name: string }>;
   enableServiceLinks?: boolean;
   securityContext?: PodSecurityContext;
   nodeSelector?: Record<string, string>;
@@ -197,6 +215,19 @@ export interface Service {
     selector: Record<string, string>;
     publishNotReadyAddresses: boolean;
     ports: ServicePort[];
+  };
+}
+
+/** A gang scheduler's PodGroup (scheduler-plugins or Volcano): only what the operator writes. */
+export interface PodGroup {
+  apiVersion: 'scheduling.x-k8s.io/v1alpha1' | 'scheduling.volcano.sh/v1beta1';
+  kind: 'PodGroup';
+  metadata: ObjectMeta;
+  spec: {
+    minMember: number;
+    scheduleTimeoutSeconds?: number;
+    queue?: string;
+    priorityClassName?: string;
   };
 }
 

@@ -4,7 +4,7 @@
  * fails when a field, an enum or a required marker here drifts from it.
  * Fields the CRD defaults are optional here (users may omit them); defaults.ts fills them.
  */
-import type { Affinity, Condition, ObjectMeta, PullPolicy, Quantity, Toleration } from './k8s-types.js';
+import type { Affinity, Condition, ObjectMeta, PullPolicy, Quantity, Toleration, Volume, VolumeMount } from './k8s-types.js';
 
 export const API_GROUP = 'training.cifar-operator.io';
 export const API_VERSION_NAME = 'v1alpha1';
@@ -16,6 +16,7 @@ export type Architecture = 'lenet' | 'resnet' | 'resnext';
 export type DataFormat = 'auto' | 'recordio' | 'python' | 'binary' | 'image-folder';
 export type ScheduleType = 'step' | 'cosine' | 'constant';
 export type CleanPodPolicy = 'None' | 'Running' | 'All';
+export type GangScheduler = 'coscheduling' | 'volcano' | 'kueue';
 
 export interface ModelSpec {
   architecture: Architecture;
@@ -82,12 +83,22 @@ export interface S3Spec {
   credentialsSecretRef?: CredentialsSecretRef;
 }
 
+/** Gang scheduling, as Kubeflow's runPolicy.schedulingPolicy: the whole gang is placed or none of it. */
+export interface SchedulingPolicySpec {
+  gangScheduler: GangScheduler;
+  schedulerName?: string;
+  queue?: string;
+  priorityClass?: string;
+  scheduleTimeoutSeconds?: number;
+}
+
 export interface RunPolicySpec {
   backoffLimit?: number;
   activeDeadlineSeconds?: number;
   ttlSecondsAfterFinished?: number;
   cleanPodPolicy?: CleanPodPolicy;
   suspend?: boolean;
+  schedulingPolicy?: SchedulingPolicySpec;
 }
 
 export interface ReplicaResources {
@@ -98,12 +109,19 @@ export interface ReplicaResources {
 export interface CifarTrainingJobSpec {
   replicas?: number;
   gpusPerReplica?: number;
-  image: string;
+  /** Default gpusPerReplica, or 1 without GPUs (not a CRD default: it depends on another field). */
+  processesPerReplica?: number;
+  /** Default: the operator's --default-trainer-image. */
+  image?: string;
   imagePullPolicy?: PullPolicy;
   resources?: ReplicaResources;
   nodeSelector?: Record<string, string>;
   tolerations?: Toleration[];
   affinity?: Affinity;
+  /** Default: the operator's --default-trainer-service-account, else the namespace's default. */
+  serviceAccountName?: string;
+  volumes?: Volume[];
+  volumeMounts?: VolumeMount[];
   backend?: Backend;
   model: ModelSpec;
   pretrained?: PretrainedSpec;
@@ -119,7 +137,7 @@ export interface CifarTrainingJobSpec {
 
 export type JobPhase = 'Pending' | 'Created' | 'Running' | 'Restarting' | 'Succeeded' | 'Failed' | 'Suspended';
 
-export type JobConditionType = 'Created' | 'Running' | 'Restarting' | 'Succeeded' | 'Failed' | 'Suspended';
+export type JobConditionType = 'Created' | 'PodsReady' | 'Running' | 'Restarting' | 'Succeeded' | 'Failed' | 'Suspended';
 
 export interface ReplicaStatuses {
   active?: number;
@@ -155,6 +173,7 @@ export interface CifarTrainingJobStatus {
   conditions?: Condition[];
   replicaStatuses?: ReplicaStatuses;
   restarts?: number;
+  attempt?: number;
   startTime?: string;
   completionTime?: string;
   observedGeneration?: number;

@@ -18,6 +18,8 @@ export interface OperatorFlags {
   logLevel: LogLevel;
   workers: number;
   shutdownTimeoutMs: number;
+  defaultTrainerImage?: string;
+  defaultTrainerServiceAccount?: string;
 }
 
 export const USAGE = `Usage: cifar-operator [flags]
@@ -37,6 +39,10 @@ Flags:
   --progress-interval SECONDS       poll rank 0's /progress at most this often per job; 0 disables (default 10)
   --workers N                       concurrent reconciles (default 2)
   --shutdown-timeout SECONDS        bound on graceful shutdown after SIGTERM (default 25)
+  --default-trainer-image IMAGE     trainer image for jobs without spec.image (default: none; such jobs fail naming spec.image)
+  --default-trainer-service-account NAME
+                                    ServiceAccount for trainer pods of jobs without spec.serviceAccountName
+                                    (default: none, the namespace's default ServiceAccount)
   --log-level debug|info|warn|error (default info)
   --help                            this text
 `;
@@ -45,6 +51,7 @@ const BOOLEAN = new Set(['help', 'leader-elect']);
 const VALUED = new Set([
   'kubeconfig', 'namespace', 'metrics-addr', 'leader-election-namespace', 'leader-election-id', 'lease-duration',
   'renew-deadline', 'retry-period', 'progress-interval', 'workers', 'shutdown-timeout', 'log-level',
+  'default-trainer-image', 'default-trainer-service-account',
 ]);
 
 function seconds(flag: string, text: string, min: number): number {
@@ -114,5 +121,15 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (kubeconfig !== undefined) flags.kubeconfig = kubeconfig;
   const namespace = get('namespace');
   if (namespace !== undefined) flags.namespace = namespace;
+  const image = get('default-trainer-image');
+  if (image !== undefined) {
+    if (image.trim() === '' || /\s/.test(image)) throw new UsageError(`--default-trainer-image ${JSON.stringify(image)}: expected an image reference such as registry.example.com/cifar-trainer:1.0`);
+    flags.defaultTrainerImage = image;
+  }
+  const serviceAccount = get('default-trainer-service-account');
+  if (serviceAccount !== undefined) {
+    if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(serviceAccount)) throw new UsageError(`--default-trainer-service-account ${JSON.stringify(serviceAccount)}: expected a ServiceAccount name (lower-case letters, digits, '-' and '.')`);
+    flags.defaultTrainerServiceAccount = serviceAccount;
+  }
   return flags;
 }

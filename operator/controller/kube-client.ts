@@ -21,9 +21,10 @@ import {
   type V1Secret,
   type V1Service,
 } from '@kubernetes/client-node';
+import type { PodGroup } from '../api/k8s-types.js';
 import type { CifarTrainingJob } from '../api/types.js';
 import { API_GROUP, API_VERSION_NAME } from '../api/types.js';
-import { ApiStatusError } from './api-errors.js';
+import { ApiStatusError, type StatusCause } from './api-errors.js';
 import type { ChildKind, ClusterApi, EventRecord, LeaseRecord, ListOptions, ObjectList, WatchEvent, WatchOptions, WatchStream, WatchedKind, WatchedKinds } from './cluster-api.js';
 
 export const JOB_PLURAL = 'cifartrainingjobs';
@@ -46,17 +47,36 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function statusFields(body: unknown): { reason: string; message: string } {
+function stringField(record: Record<string, unknown>, key: string): string | undefined {
+  const value = record[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function statusCauses(details: unknown): StatusCause[] {
+  if (!isRecord(details) || !Array.isArray(details.causes)) return [];
+  return details.causes.filter(isRecord).map((c) => {
+    const cause: StatusCause = {};
+    const field = stringField(c, 'field');
+    const reason = stringField(c, 'reason');
+    const message = stringField(c, 'message');
+    if (field !== undefined) cause.field = field;
+    if (reason !== undefined) cause.reason = reason;
+    if (message !== undefined) cause.message = message;
+    return cause;
+  });
+}
+
+function statusFields(body: unknown): { reason: string; message: string; causes: StatusCause[] } {
   let parsed: unknown = body;
   if (typeof body === 'string') {
     try {
       parsed = JSON.parse(body);
     } catch {
-      return { reason: '', message: body };
+      return { reason: '', message: body, causes: [] };
     }
   }
-  if (!isRecord(parsed)) return { reason: '', message: '' };
-  return { reason: typeof parsed.reason === 'string' ? parsed.reason : '', message: typeof parsed.message === 'string' ? parsed.message : '' };
+  if (!isRecord(parsed)) return { reason: '', message: '', causes: [] };
+  return { reason: stringField(parsed, 'reason') ?? '', message: stringField(parsed, 'message') ?? '', causes: statusCauses(parsed.details) };
 }
 
 /** Runs one API call and turns client-node's errors into ApiStatusError naming what was attempted. */
@@ -65,8 +85,8 @@ async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     if (err instanceof ApiException) {
-      const { reason, message } = statusFields(err.body);
-      throw new ApiStatusError(err.code, reason, `${what}: ${message || `HTTP ${err.code}`}`);
+      const { reason, message, causes } = statusFields(err.body);
+      throw new ApiStatusError(err.code, reason, `${what}: ${message || `HTTP ${err.code}`}`, causes);
     }
     throw new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
@@ -138,7 +158,8 @@ function parseWatchEvent<K extends WatchedKind>(type: string, object: unknown): 
     }
     case 'ERROR': {
       const code = isRecord(object) && typeof object.code === 'number' ? object.code : 500;
-      return { type: 'ERROR', code, ...statusFields(object) };
+      const { reason, message } = statusFields(object);
+      return { type: 'ERROR', code, reason, message };
     }
     default:
       return undefined;
@@ -237,10 +258,14 @@ export class KubeClusterApi implements ClusterApi {
     }
   }
 
-  async delete(kind: ChildKind | 'CifarTrainingJob', namespace: string, name: string, uid?: string): Promise<void> {
-    const what = `delete ${kind} ${namespace}/${name}`;
+  async delete(kind: ChildKind | 'CifarTrainingJob', namespace: string, name: string, uid?: string, gracePeriodSeconds?: number): Promise<void> {
+    const what = `${gracePeriodSeconds === 0 ? 'force-delete' : 'delete'} ${kind} ${namespace}/${name}`;
     // Background: children of a deleted job go through the garbage collector, like kubectl.
-    const body = { propagationPolicy: 'Background', ...(uid === undefined ? {} : { preconditions: { uid } }) };
+    const body = {
+      propagationPolicy: 'Background',
+      ...(uid === undefined ? {} : { preconditions: { uid } }),
+      ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }),
+    };
     switch (kind) {
       case 'Pod':
         await call(what, () => this.core.deleteNamespacedPod({ namespace, name, body }));
@@ -255,6 +280,21 @@ export class KubeClusterApi implements ClusterApi {
         await call(what, () => this.custom.deleteNamespacedCustomObject({ group: API_GROUP, version: API_VERSION_NAME, plural: JOB_PLURAL, namespace, name, body }));
         return;
     }
+  }
+
+  async createPodGroup(podGroup: PodGroup): Promise<void> {
+    const namespace = podGroup.metadata.namespace ?? '';
+    const [group = '', version = ''] = podGroup.apiVersion.split('/');
+    await call(`create PodGroup ${namespace}/${podGroup.metadata.name} (${podGroup.apiVersion})`, () =>
+      this.custom.createNamespacedCustomObject({ group, version, namespace, plural: 'podgroups', body: podGroup }),
+    );
+  }
+
+  async deletePodGroup(apiVersion: PodGroup['apiVersion'], namespace: string, name: string): Promise<void> {
+    const [group = '', version = ''] = apiVersion.split('/');
+    await call(`delete PodGroup ${namespace}/${name} (${apiVersion})`, () =>
+      this.custom.deleteNamespacedCustomObject({ group, version, namespace, plural: 'podgroups', name, body: { propagationPolicy: 'Background' } }),
+    );
   }
 
   async replaceJobStatus(job: CifarTrainingJob): Promise<CifarTrainingJob> {

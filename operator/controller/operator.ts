@@ -4,6 +4,7 @@
  * leader (or at once without election). stop() is graceful: no new keys, in-flight
  * reconciles finish, then the lease is released, then the watches close.
  */
+import type { OperatorDefaults } from '../core/operator-defaults.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import type { ClusterApi } from './cluster-api.js';
@@ -39,6 +40,8 @@ export interface OperatorOptions {
   watchTimeoutSeconds?: number;
   /** Names this replica in Events (reportingInstance). */
   instance: string;
+  /** Trainer image and ServiceAccount for jobs that do not name their own. */
+  defaults?: OperatorDefaults;
 }
 
 export class Operator {
@@ -78,6 +81,7 @@ export class Operator {
       logger,
       metrics: opts.metrics,
       ...(progress === undefined ? {} : { progress, progressIntervalMs: intervalMs }),
+      ...(opts.defaults === undefined ? {} : { defaults: opts.defaults }),
     });
     opts.metrics.bind({ queueDepth: () => this.queue.depth, jobs: () => this.informers.caches.jobs.list() });
     if (opts.leaderElection !== undefined) {

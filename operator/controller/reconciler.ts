@@ -10,13 +10,17 @@ import type { Pod } from '../api/k8s-types.js';
 import type { CifarTrainingJob, CifarTrainingJobStatus, TrainingProgress } from '../api/types.js';
 import { withDefaults } from '../api/defaults.js';
 import { PEER_KEY_BYTES } from '../core/desired-secret.js';
-import { LABEL_ATTEMPT, intLabel } from '../core/labels.js';
-import { labelValue, peerKeySecretName, workerPodName, workersServiceName } from '../core/names.js';
-import { planReconcile, type Action } from '../core/reconcile-plan.js';
+import { statusAfterRefusals, type CreateRefusal } from '../core/create-failures.js';
+import { LABEL_ATTEMPT, LABEL_REPLICA_RANK, intLabel } from '../core/labels.js';
+import { labelValue, peerKeySecretName, workersServiceName } from '../core/names.js';
+import type { OperatorDefaults } from '../core/operator-defaults.js';
+import { currentAttempt } from '../core/outcome.js';
+import { isPrerequisite, planReconcile, type Action } from '../core/reconcile-plan.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
-import { errorMessage, isAlreadyExists, isConflict, isNotFound } from './api-errors.js';
-import type { ClusterApi } from './cluster-api.js';
+import { ApiStatusError, errorMessage, isConflict, isNotFound, isRefusal } from './api-errors.js';
+import { applyAction, createdObject, describeAction } from './apply-action.js';
+import type { ClusterApi, ObjectReference } from './cluster-api.js';
 import type { EventRecorder } from './event-recorder.js';
 import { BY_JOB_LABEL, jobLabelIndexKey, type Caches } from './informers.js';
 import { objectKey, splitKey } from './object-store.js';
@@ -43,6 +47,14 @@ export interface ReconcilerOptions {
   metrics?: OperatorMetrics;
   now?: () => Date;
   randomBytes?: (n: number) => Uint8Array;
+  /** The trainer image and ServiceAccount for jobs that do not name their own. */
+  defaults?: OperatorDefaults;
+}
+
+interface ActionFailure {
+  text: string;
+  /** Set when the API server refused a create (4xx): reported on the job. */
+  refusal?: CreateRefusal;
 }
 
 /** Deterministic JSON (sorted keys), so equal statuses compare equal whatever their key order. */
@@ -58,53 +70,6 @@ export function sameStatus(a: CifarTrainingJobStatus | undefined, b: CifarTraini
   return canonical(a ?? {}) === canonical(b);
 }
 
-/** Each kind of action is idempotent: creating what exists or deleting what is gone is success. */
-async function applyAction(api: ClusterApi, namespace: string, action: Action): Promise<void> {
-  try {
-    switch (action.kind) {
-      case 'CreatePod':
-        return await api.create('Pod', action.pod);
-      case 'CreateService':
-        return await api.create('Service', action.service);
-      case 'CreateSecret':
-        return await api.create('Secret', action.secret);
-      case 'DeletePod':
-        return await api.delete('Pod', namespace, action.name, action.uid);
-      case 'DeleteService':
-        return await api.delete('Service', namespace, action.name);
-      case 'DeleteSecret':
-        return await api.delete('Secret', namespace, action.name);
-      case 'DeleteJob':
-        return await api.delete('CifarTrainingJob', namespace, action.name);
-    }
-  } catch (err) {
-    if (action.kind.startsWith('Create') && isAlreadyExists(err)) return;
-    if (action.kind.startsWith('Delete') && isNotFound(err)) return;
-    // A uid precondition that fails means the pod we meant is already gone.
-    if (action.kind === 'DeletePod' && action.uid !== undefined && isConflict(err)) return;
-    throw err;
-  }
-}
-
-function describeAction(action: Action): string {
-  switch (action.kind) {
-    case 'CreatePod':
-      return `create pod ${action.pod.metadata.name}`;
-    case 'CreateService':
-      return `create service ${action.service.metadata.name}`;
-    case 'CreateSecret':
-      return `create secret ${action.secret.metadata.name}`;
-    case 'DeletePod':
-      return `delete pod ${action.name} (${action.reason})`;
-    case 'DeleteService':
-      return `delete service ${action.name}`;
-    case 'DeleteSecret':
-      return `delete secret ${action.name}`;
-    case 'DeleteJob':
-      return `delete job (${action.reason})`;
-  }
-}
-
 export class Reconciler {
   private readonly now: () => Date;
   private readonly randomBytes: (n: number) => Uint8Array;
@@ -115,7 +80,7 @@ export class Reconciler {
   }
 
   async reconcile(key: string): Promise<ReconcileOutcome> {
-    const { caches, api } = this.opts;
+    const { caches } = this.opts;
     const job = caches.jobs.get(key);
     if (job === undefined) {
       // Deleted: the garbage collector removes the children through their ownerReferences.
@@ -133,6 +98,7 @@ export class Reconciler {
     const plan = planReconcile(job, observed, this.now(), {
       peerKey: this.randomBytes(PEER_KEY_BYTES),
       ...(progress === undefined ? {} : { progress }),
+      defaults: this.opts.defaults ?? {},
     });
 
     if (!sameStatus(job.status, plan.status)) {
@@ -141,18 +107,20 @@ export class Reconciler {
       if (plan.status.phase !== job.status?.phase) log.info('phase changed', { from: job.status?.phase ?? '', to: plan.status.phase ?? '' });
     }
 
-    const ref = { apiVersion: job.apiVersion, kind: job.kind, namespace, name, ...(job.metadata.uid === undefined ? {} : { uid: job.metadata.uid }) };
+    const ref: ObjectReference = { apiVersion: job.apiVersion, kind: job.kind, namespace, name, ...(job.metadata.uid === undefined ? {} : { uid: job.metadata.uid }) };
     await Promise.all(plan.events.map((event) => this.opts.events.record(ref, event)));
 
-    const results = await Promise.allSettled(plan.actions.map((action) => applyAction(api, namespace, action)));
-    const failures: string[] = [];
-    results.forEach((result, i) => {
-      const action = plan.actions[i];
-      if (action === undefined) return;
-      if (result.status === 'rejected') failures.push(`${describeAction(action)}: ${errorMessage(result.reason)}`);
-      else log.debug('applied', { action: describeAction(action) });
-    });
-    if (failures.length > 0) throw new Error(`CifarTrainingJob ${key}: ${failures.length} of ${plan.actions.length} change(s) failed: ${failures.join('; ')}`);
+    // What pods depend on first; if any of it is refused, no pod is created this round.
+    const first = plan.actions.filter(isPrerequisite);
+    const firstResults = await this.applyAll(first, namespace, log);
+    const rest = plan.actions.filter((a) => !isPrerequisite(a) && (firstResults.failures.length === 0 || a.kind !== 'CreatePod'));
+    const restResults = await this.applyAll(rest, namespace, log);
+    const failures = [...firstResults.failures, ...restResults.failures];
+    if (failures.length > 0) {
+      const refusals = failures.flatMap((f) => f.refusal ?? []);
+      if (refusals.length > 0 && (await this.reportRefusals(key, refusals, ref)).final) return {};
+      throw new Error(`CifarTrainingJob ${key}: ${failures.length} of ${plan.actions.length} change(s) failed: ${failures.map((f) => f.text).join('; ')}`);
+    }
 
     let requeueAfterMs = plan.requeueAfterSeconds === undefined ? undefined : Math.max(0, plan.requeueAfterSeconds * 1000);
     const interval = this.opts.progressIntervalMs;
@@ -160,6 +128,42 @@ export class Reconciler {
       requeueAfterMs = Math.min(requeueAfterMs ?? interval, interval);
     }
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
+  }
+
+  private async applyAll(actions: readonly Action[], namespace: string, log: Logger): Promise<{ failures: ActionFailure[] }> {
+    const results = await Promise.allSettled(actions.map((action) => applyAction(this.opts.api, namespace, action)));
+    const failures: ActionFailure[] = [];
+    results.forEach((result, i) => {
+      const action = actions[i];
+      if (action === undefined) return;
+      if (result.status === 'fulfilled') {
+        log.debug('applied', { action: describeAction(action) });
+        return;
+      }
+      const err: unknown = result.reason;
+      const created = createdObject(action);
+      const refusal =
+        created !== undefined && isRefusal(err) && err instanceof ApiStatusError
+          ? { ...created, code: err.code, reason: err.reason, message: err.message, causes: err.causes }
+          : undefined;
+      failures.push({ text: `${describeAction(action)}: ${errorMessage(err)}`, ...(refusal === undefined ? {} : { refusal }) });
+    });
+    return { failures };
+  }
+
+  /**
+   * Writes a refused create into the job's status (reading the job again from the cache,
+   * which holds what the first status write returned) and records Warning Events.
+   */
+  private async reportRefusals(key: string, refusals: readonly CreateRefusal[], ref: ObjectReference): Promise<{ final: boolean }> {
+    const job = this.opts.caches.jobs.get(key);
+    if (job === undefined) return { final: true };
+    const outcome = statusAfterRefusals(job, job.status ?? {}, refusals, this.now());
+    await Promise.all(outcome.events.map((event) => this.opts.events.record(ref, event)));
+    if (!sameStatus(job.status, outcome.status) && (await this.writeStatus(key, job, outcome.status)) !== undefined) {
+      this.opts.metrics?.observeStatusWrite(job.status, outcome.status);
+    }
+    return { final: outcome.final };
   }
 
   /**
@@ -186,16 +190,15 @@ export class Reconciler {
   private progressFor(job: CifarTrainingJob, pods: readonly Pod[]): TrainingProgress | undefined {
     const source = this.opts.progress;
     const { namespace, uid, name } = job.metadata;
-    const attempt = job.status?.restarts ?? 0;
-    const finished = pods.find((pod) => pod.metadata.name === workerPodName(name, 0) && intLabel(pod.metadata.labels, LABEL_ATTEMPT) === attempt && pod.status?.phase === 'Succeeded');
+    const attempt = currentAttempt(job);
+    const isRank0 = (pod: Pod): boolean => intLabel(pod.metadata.labels, LABEL_REPLICA_RANK) === 0 && intLabel(pod.metadata.labels, LABEL_ATTEMPT) === attempt && pod.metadata.deletionTimestamp === undefined;
+    const finished = pods.find((pod) => isRank0(pod) && pod.status?.phase === 'Succeeded');
     if (finished) {
       const terminated = finished.status?.containerStatuses?.[0]?.state?.terminated;
       return progressFromTerminationMessage(terminated?.message, `pod ${namespace}/${finished.metadata.name} termination message`);
     }
     if (source === undefined || job.status?.phase !== 'Running' || uid === undefined || namespace === undefined) return undefined;
-    const rank0 = pods.find(
-      (pod) => pod.metadata.name === workerPodName(name, 0) && intLabel(pod.metadata.labels, LABEL_ATTEMPT) === attempt && pod.status?.phase === 'Running',
-    );
+    const rank0 = pods.find((pod) => isRank0(pod) && pod.status?.phase === 'Running');
     const podIP = rank0?.status?.podIP;
     if (podIP === undefined || podIP === '') return undefined;
     const target: ProgressTarget = { key: objectKey({ namespace, name }), uid, attempt, podIP, port: withDefaults(job.spec).metricsPort };

@@ -33,7 +33,7 @@ export function observeGang(job: JobIdentity, replicas: number, attempt: number,
   const outdated: Pod[] = [];
   const terminating: Pod[] = [];
   const foreign: Pod[] = [];
-  const ourNames = new Set(Array.from({ length: replicas }, (_, rank) => workerPodName(job.name, rank)));
+  const ourNames = new Set(Array.from({ length: replicas }, (_, rank) => workerPodName(job.name, rank, attempt)));
   for (const pod of pods) {
     if (!isControlledBy(pod.metadata, job)) {
       if (ourNames.has(pod.metadata.name)) foreign.push(pod);
@@ -45,7 +45,10 @@ export function observeGang(job: JobIdentity, replicas: number, attempt: number,
     }
     const rank = intLabel(pod.metadata.labels, LABEL_REPLICA_RANK);
     const podAttempt = intLabel(pod.metadata.labels, LABEL_ATTEMPT);
-    const recognised = rank !== undefined && rank < replicas && pod.metadata.name === workerPodName(job.name, rank);
+    // Operators before attempt-suffixed names called every attempt's pods <job>-worker-<rank>.
+    const recognised =
+      rank !== undefined && podAttempt !== undefined && rank < replicas &&
+      (pod.metadata.name === workerPodName(job.name, rank, podAttempt) || pod.metadata.name === workerPodName(job.name, rank, 0));
     if (!recognised || podAttempt !== attempt || current.has(rank)) {
       stale.push(pod);
       continue;

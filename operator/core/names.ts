@@ -6,6 +6,10 @@
  * child name is a DNS label of at most 63 characters. A job name that is too long or not
  * already a valid label (CR names may contain dots) is cut and given a hash of the full
  * name, so two different jobs never share a child name.
+ *
+ * Worker pods carry the gang attempt in their name after the first (`<job>-worker-1-a2`):
+ * a restarted gang never waits for the old pods to give their names back, which on a real
+ * cluster means the whole termination grace period, or for ever on a lost node.
  */
 import { createHash } from 'node:crypto';
 
@@ -30,9 +34,9 @@ export function dnsLabel(base: string, suffix: string): string {
   return `${head}${tail}`;
 }
 
-/** Pod of one rank; also its hostname under the headless Service. */
-export function workerPodName(jobName: string, rank: number): string {
-  return dnsLabel(jobName, `worker-${rank}`);
+/** Pod of one replica in one gang attempt; also its hostname under the headless Service. */
+export function workerPodName(jobName: string, replica: number, attempt = 0): string {
+  return dnsLabel(jobName, attempt === 0 ? `worker-${replica}` : `worker-${replica}-a${attempt}`);
 }
 
 /** Headless Service giving each worker pod a DNS name for rendezvous. */
@@ -55,7 +59,12 @@ export function labelValue(text: string): string {
   return `${head}${tail}`;
 }
 
-/** MASTER_ADDR: rank 0's stable DNS name, `<pod>.<service>.<namespace>.svc`. */
-export function masterAddress(jobName: string, namespace: string): string {
-  return `${workerPodName(jobName, 0)}.${workersServiceName(jobName)}.${namespace}.svc`;
+/** MASTER_ADDR: the DNS name of this attempt's rank 0, `<pod>.<service>.<namespace>.svc`. */
+export function masterAddress(jobName: string, namespace: string, attempt = 0): string {
+  return `${workerPodName(jobName, 0, attempt)}.${workersServiceName(jobName)}.${namespace}.svc`;
+}
+
+/** One gang scheduler group per attempt: a restarted gang is queued and placed as a whole again. */
+export function podGroupName(jobName: string, attempt: number): string {
+  return dnsLabel(jobName, `gang-${attempt}`);
 }

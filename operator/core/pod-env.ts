@@ -2,10 +2,15 @@
  * Environment of a worker container: its place in the gang (WORLD_SIZE, RANK,
  * MASTER_ADDR, MASTER_PORT, POD_IP), the peer key file, who it belongs to, and S3 access.
  * S3 credentials only ever arrive through secretKeyRef: no secret value is in a pod spec.
+ *
+ * A pod running several ranks gets NODE_RANK (its replica index) instead of RANK; the
+ * launcher in the pod gives each of its processes RANK = NODE_RANK x processesPerReplica +
+ * local rank.
  */
 import type { EnvVar } from '../api/k8s-types.js';
 import type { DefaultedSpec } from '../api/defaults.js';
 import { PEER_KEY_SECRET_KEY } from './desired-secret.js';
+import { processesPerReplica, worldSize } from './gang-size.js';
 import { labelValue, masterAddress } from './names.js';
 import type { JobIdentity } from './owner-ref.js';
 
@@ -37,11 +42,13 @@ export function trainerJobId(job: JobIdentity, attempt: number): string {
   return `${job.namespace}/${labelValue(job.name)}/attempt-${attempt}`;
 }
 
-export function workerEnv(job: JobIdentity, spec: DefaultedSpec, rank: number, attempt: number): EnvVar[] {
+export function workerEnv(job: JobIdentity, spec: DefaultedSpec, replica: number, attempt: number): EnvVar[] {
+  const place = processesPerReplica(spec) === 1 ? { name: 'RANK', value: String(replica) } : { name: 'NODE_RANK', value: String(replica) };
   return [
-    { name: 'WORLD_SIZE', value: String(spec.replicas) },
-    { name: 'RANK', value: String(rank) },
-    { name: 'MASTER_ADDR', value: masterAddress(job.name, job.namespace) },
+    { name: 'WORLD_SIZE', value: String(worldSize(spec)) },
+    place,
+    // Rank 0 of this attempt: a new gang never rendezvous at an old pod's name.
+    { name: 'MASTER_ADDR', value: masterAddress(job.name, job.namespace, attempt) },
     { name: 'MASTER_PORT', value: String(spec.masterPort) },
     { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
     { name: 'CIFAR_PEER_SECRET_FILE', value: PEER_KEY_FILE },

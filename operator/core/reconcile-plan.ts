@@ -6,9 +6,11 @@
  * actions yields no further actions.
  *
  * The controller must write `status` (status subresource) before applying `actions`, so the
- * decision is recorded before its evidence (a failed pod) is deleted.
+ * decision is recorded before its evidence (a failed pod) is deleted, and must apply the
+ * actions marked `prerequisite` (the Service, the Secret, the PodGroup) before the others:
+ * a pod created before its gang scheduler's PodGroup would be scheduled without it.
  */
-import type { Pod, Secret, Service } from '../api/k8s-types.js';
+import type { Pod, PodGroup, Secret, Service } from '../api/k8s-types.js';
 import { withDefaults, type DefaultedSpec } from '../api/defaults.js';
 import type { CifarTrainingJob, CifarTrainingJobStatus, TrainingProgress } from '../api/types.js';
 import { podsToClean } from './clean-pod-policy.js';
@@ -16,17 +18,23 @@ import { findCondition } from './conditions.js';
 import { desiredWorkerPod } from './desired-pod.js';
 import { desiredPeerKeySecret } from './desired-secret.js';
 import { desiredWorkersService } from './desired-service.js';
+import { desiredPodGroup, podGroupApiVersion } from './gang-scheduling.js';
 import { observeGang, type GangObservation } from './gang-observation.js';
-import { workerPodName } from './names.js';
-import { decideOutcome, describeFailure, type Outcome } from './outcome.js';
+import { podGroupName, workerPodName } from './names.js';
+import { planOldAttempts } from './old-attempts.js';
+import type { OperatorDefaults } from './operator-defaults.js';
+import { currentAttempt, decideOutcome, describeFailure, type Outcome } from './outcome.js';
+import { PROBLEM_REASONS, reasonFamily } from './pod-readiness.js';
 import { isControlledBy, jobIdentity, type JobIdentity } from './owner-ref.js';
 import { podSpecHash } from './spec-hash.js';
 import { computeStatus } from './status.js';
 
 export type Action =
   | { kind: 'CreatePod'; pod: Pod }
-  /** uid: delete only that pod (a precondition), never a newer one that took the name. */
-  | { kind: 'DeletePod'; name: string; uid?: string; reason: string }
+  /** uid: delete only that pod (a precondition), never a newer one that took the name; force: grace period 0. */
+  | { kind: 'DeletePod'; name: string; uid?: string; reason: string; force?: boolean }
+  | { kind: 'CreatePodGroup'; podGroup: PodGroup }
+  | { kind: 'DeletePodGroup'; apiVersion: PodGroup['apiVersion']; name: string; reason: string }
   | { kind: 'CreateService'; service: Service }
   | { kind: 'DeleteService'; name: string }
   | { kind: 'CreateSecret'; secret: Secret }
@@ -51,6 +59,13 @@ export interface PlanInputs {
   peerKey: Uint8Array;
   /** Rank 0's latest progress report, when the controller has one. */
   progress?: TrainingProgress;
+  /** The operator's defaults for the trainer image and ServiceAccount. */
+  defaults?: OperatorDefaults;
+}
+
+/** Actions that must succeed before the others are applied: what pods depend on. */
+export function isPrerequisite(action: Action): boolean {
+  return action.kind === 'CreateService' || action.kind === 'CreateSecret' || action.kind === 'CreatePodGroup';
 }
 
 export interface ReconcilePlan {
@@ -60,8 +75,8 @@ export interface ReconcilePlan {
   requeueAfterSeconds?: number;
 }
 
-function deletePod(pod: Pod, reason: string): Action {
-  return { kind: 'DeletePod', name: pod.metadata.name, ...(pod.metadata.uid === undefined ? {} : { uid: pod.metadata.uid }), reason };
+function deletePod(pod: Pod, reason: string, force = false): Action {
+  return { kind: 'DeletePod', name: pod.metadata.name, ...(pod.metadata.uid === undefined ? {} : { uid: pod.metadata.uid }), reason, ...(force ? { force } : {}) };
 }
 
 function ensureChildren(id: JobIdentity, spec: DefaultedSpec, observed: ObservedChildren, inputs: PlanInputs): Action[] {
@@ -76,15 +91,35 @@ function liveOwnedPods(gang: GangObservation): Pod[] {
   return [...gang.attemptPods, ...gang.stale];
 }
 
-/** Converge: drop pods that must go, then, once nothing is still going away, create the missing ranks together. */
-function convergeActions(job: CifarTrainingJob, spec: DefaultedSpec, gang: GangObservation, attempt: number): Action[] {
-  const actions: Action[] = gang.stale.map((pod) => deletePod(pod, 'from an earlier restart attempt or outside spec.replicas'));
-  if (actions.length > 0 || gang.terminating.length > 0) return actions;
-  for (let rank = 0; rank < spec.replicas; rank++) {
-    if (gang.current.has(rank) || gang.takenNames.has(workerPodName(job.metadata.name, rank))) continue;
-    actions.push({ kind: 'CreatePod', pod: desiredWorkerPod(job, rank, attempt) });
+interface Converge {
+  actions: Action[];
+  /** When a pod being waited for passes its deletion deadline. */
+  recheckAt?: number;
+}
+
+/**
+ * Converge: drop pods of earlier attempts, force-delete pods whose node stopped answering,
+ * and create the missing pods of this attempt at once, waiting only for the earlier
+ * attempt's rank 0 to stop (old-attempts.ts) and for a name to be free.
+ */
+function convergeActions(job: CifarTrainingJob, spec: DefaultedSpec, gang: GangObservation, attempt: number, now: Date, defaults: OperatorDefaults): Converge {
+  const id = jobIdentity(job);
+  const actions: Action[] = gang.stale.map((pod) => deletePod(pod, 'from an earlier gang attempt or outside spec.replicas'));
+  const old = planOldAttempts(gang, attempt, now);
+  for (const pod of old.forceDelete) actions.push(deletePod(pod, 'past its deletion grace period; its node is not reporting', true));
+  if (old.checkpointWriter !== undefined) return { actions, ...(old.recheckAt === undefined ? {} : { recheckAt: old.recheckAt }) };
+  const creates: Action[] = [];
+  for (let replica = 0; replica < spec.replicas; replica++) {
+    if (gang.current.has(replica) || gang.takenNames.has(workerPodName(id.name, replica, attempt))) continue;
+    creates.push({ kind: 'CreatePod', pod: desiredWorkerPod(job, replica, attempt, defaults) });
   }
-  return actions;
+  const podGroup = desiredPodGroup(id, spec, attempt);
+  if (creates.length > 0 && podGroup !== undefined) {
+    // Created (or found) before the pods that name it; AlreadyExists is fine.
+    actions.push({ kind: 'CreatePodGroup', podGroup });
+    if (attempt > 0) actions.push({ kind: 'DeletePodGroup', apiVersion: podGroup.apiVersion, name: podGroupName(id.name, attempt - 1), reason: 'the gang moved on to a new attempt' });
+  }
+  return { actions: [...actions, ...creates] };
 }
 
 function finishedActions(id: JobIdentity, spec: DefaultedSpec, status: CifarTrainingJobStatus, gang: GangObservation, observed: ObservedChildren): Action[] {
@@ -101,6 +136,15 @@ function finishedActions(id: JobIdentity, spec: DefaultedSpec, status: CifarTrai
   return actions;
 }
 
+/** One Event when the gang starts waiting on something a person must fix, not one per reconcile. */
+function podsReadyEvents(previous: CifarTrainingJobStatus | undefined, next: CifarTrainingJobStatus): JobEvent[] {
+  const before = findCondition(previous?.conditions, 'PodsReady');
+  const after = findCondition(next.conditions, 'PodsReady');
+  if (after === undefined || after.status !== 'False' || !PROBLEM_REASONS.has(after.reason)) return [];
+  if (before?.status === 'False' && reasonFamily(before.reason) === reasonFamily(after.reason)) return [];
+  return [{ type: 'Warning', reason: after.reason, message: after.message }];
+}
+
 function outcomeEvents(outcome: Outcome, previousPhase: string | undefined, nextPhase: string | undefined, status: CifarTrainingJobStatus, spec: DefaultedSpec): JobEvent[] {
   switch (outcome.kind) {
     case 'succeeded':
@@ -110,7 +154,7 @@ function outcomeEvents(outcome: Outcome, previousPhase: string | undefined, next
     case 'restart':
       return [{ type: 'Warning', reason: 'Restarting', message: findCondition(status.conditions, 'Restarting')?.message ?? describeFailure(outcome.failure) }];
     case 'specChanged':
-      return [{ type: 'Normal', reason: 'SpecChanged', message: 'the spec was edited; recreating the workers' }];
+      return [{ type: 'Normal', reason: 'SpecChanged', message: `the spec was edited; recreating the workers as attempt ${outcome.attempt}` }];
     case 'suspended':
       return previousPhase === 'Suspended' ? [] : [{ type: 'Normal', reason: 'Suspended', message: 'runPolicy.suspend is true; deleting the worker pods' }];
     case 'active': {
@@ -132,11 +176,12 @@ function secondsUntil(from: string | undefined, seconds: number | undefined, now
 export function planReconcile(job: CifarTrainingJob, observed: ObservedChildren, now: Date, inputs: PlanInputs): ReconcilePlan {
   const id = jobIdentity(job);
   const spec = withDefaults(job.spec);
-  const attempt = job.status?.restarts ?? 0;
+  const defaults = inputs.defaults ?? {};
+  const attempt = currentAttempt(job);
   const gang = observeGang(id, spec.replicas, attempt, podSpecHash(spec), observed.pods);
-  const outcome = decideOutcome(job, spec, gang, now);
+  const outcome = decideOutcome(job, spec, gang, now, defaults);
   const status = computeStatus({ job, spec, gang, outcome, now, ...(inputs.progress === undefined ? {} : { progress: inputs.progress }) });
-  const events = outcomeEvents(outcome, job.status?.phase, status.phase, status, spec);
+  const events = [...outcomeEvents(outcome, job.status?.phase, status.phase, status, spec), ...podsReadyEvents(job.status, status)];
   for (const pod of gang.foreign) {
     events.push({ type: 'Warning', reason: 'NameConflict', message: `pod ${pod.metadata.name} exists but is not controlled by this job; delete it so the worker can be created` });
   }
@@ -156,6 +201,11 @@ export function planReconcile(job: CifarTrainingJob, observed: ObservedChildren,
         actions = finishedActions(id, spec, status, gang, observed);
         requeueAfterSeconds = ttlLeft === undefined ? undefined : Math.ceil(ttlLeft);
       }
+      // A finished gang frees its place in the gang scheduler's queue (once, when it finishes).
+      const groupVersion = podGroupApiVersion(spec);
+      if (groupVersion !== undefined && outcome.kind !== 'finished') {
+        actions.push({ kind: 'DeletePodGroup', apiVersion: groupVersion, name: podGroupName(id.name, attempt), reason: 'the job has finished' });
+      }
       break;
     }
     case 'suspended':
@@ -166,9 +216,12 @@ export function planReconcile(job: CifarTrainingJob, observed: ObservedChildren,
       break;
     }
     case 'active': {
-      actions = [...ensureChildren(id, spec, observed, inputs), ...convergeActions(job, spec, gang, attempt)];
+      const converge = convergeActions(job, spec, gang, attempt, now, defaults);
+      actions = [...ensureChildren(id, spec, observed, inputs), ...converge.actions];
       const deadlineLeft = secondsUntil(status.startTime, spec.runPolicy.activeDeadlineSeconds, now);
-      if (deadlineLeft !== undefined) requeueAfterSeconds = Math.max(1, Math.ceil(deadlineLeft));
+      const recheckLeft = converge.recheckAt === undefined ? undefined : (converge.recheckAt - now.getTime()) / 1000;
+      const waits = [deadlineLeft, recheckLeft].filter((s): s is number => s !== undefined).map((s) => Math.max(1, Math.ceil(s)));
+      if (waits.length > 0) requeueAfterSeconds = Math.min(...waits);
       break;
     }
   }

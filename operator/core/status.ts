@@ -6,9 +6,10 @@
 import type { Condition } from '../api/k8s-types.js';
 import type { DefaultedSpec } from '../api/defaults.js';
 import type { CifarTrainingJob, CifarTrainingJobStatus, FailureRecord, JobPhase, ReplicaStatuses, TrainingProgress } from '../api/types.js';
-import { setCondition, updateConditionIfPresent, type ConditionUpdate } from './conditions.js';
+import { findCondition, setCondition, updateConditionIfPresent, type ConditionUpdate } from './conditions.js';
 import { hasStarted, isReady, type GangObservation } from './gang-observation.js';
-import { describeFailure, type Outcome, type RankFailure } from './outcome.js';
+import { currentAttempt, describeFailure, type Outcome, type RankFailure } from './outcome.js';
+import { whyNotRunning } from './pod-readiness.js';
 
 export interface StatusInputs {
   job: CifarTrainingJob;
@@ -70,17 +71,44 @@ function failureRecord(failure: RankFailure | undefined): FailureRecord | undefi
 function restartingMessage(outcome: Outcome, spec: DefaultedSpec): ConditionUpdate | undefined {
   if (outcome.kind === 'restart') {
     const where = spec.checkpoint.uri === undefined ? 'from the beginning (no checkpoint.uri)' : 'from the last checkpoint';
-    return {
-      type: 'Restarting',
-      status: 'True',
-      reason: outcome.failure.reason === 'ReplicaLost' ? 'ReplicaLost' : 'ReplicaFailed',
-      message: `${describeFailure(outcome.failure)}; restarting the gang ${where} (restart ${outcome.restartNumber} of ${spec.runPolicy.backoffLimit})`,
-    };
+    const budget = outcome.counted
+      ? `restart ${outcome.restartNumber} of ${spec.runPolicy.backoffLimit}`
+      : `attempt ${outcome.attempt}; not counted against backoffLimit (${outcome.restartNumber} of ${spec.runPolicy.backoffLimit} used) because the gang never ran together: ${outcome.uncountedBecause ?? 'a rank never started'}`;
+    const reason = outcome.failure.reason === 'ReplicaLost' ? 'ReplicaLost' : outcome.counted ? 'ReplicaFailed' : 'GangNotFormed';
+    return { type: 'Restarting', status: 'True', reason, message: `${describeFailure(outcome.failure)}; restarting the gang ${where} (${budget})` };
   }
   if (outcome.kind === 'specChanged') {
-    return { type: 'Restarting', status: 'True', reason: 'SpecChanged', message: 'the spec was edited; recreating the workers from the last checkpoint (not counted against backoffLimit)' };
+    return { type: 'Restarting', status: 'True', reason: 'SpecChanged', message: `the spec was edited; recreating the workers from the last checkpoint as attempt ${outcome.attempt} (not counted against backoffLimit)` };
   }
   return undefined;
+}
+
+/**
+ * PodsReady: True once every pod of the current attempt runs; otherwise False with why,
+ * from the pods (Unschedulable, ImagePullBackOff, ...). A FailedCreate recorded after a
+ * refused create stays until every pod exists: the pods' own state cannot explain a pod
+ * that was never created.
+ */
+function podsReadyCondition(inputs: StatusInputs, phase: JobPhase): ConditionUpdate {
+  const { job, spec, gang, outcome } = inputs;
+  const attempt = nextAttempt(job, outcome);
+  if (phase === 'Succeeded' || phase === 'Failed') return { type: 'PodsReady', status: 'False', reason: 'JobFinished', message: 'the job has finished; no worker pods are needed' };
+  if (phase === 'Suspended') return { type: 'PodsReady', status: 'False', reason: 'JobSuspended', message: 'runPolicy.suspend is true; no worker pods run' };
+  if (outcome.kind === 'restart' || outcome.kind === 'specChanged') {
+    return { type: 'PodsReady', status: 'False', reason: 'Restarting', message: `replacing the gang's pods with attempt ${attempt}` };
+  }
+  const previous = findCondition(job.status?.conditions, 'PodsReady');
+  const allExist = [...Array(spec.replicas).keys()].every((r) => gang.current.has(r));
+  if (previous?.reason === 'FailedCreate' && previous.status === 'False' && !allExist) {
+    return { type: 'PodsReady', status: 'False', reason: previous.reason, message: previous.message };
+  }
+  const why = whyNotRunning(job.metadata.name, spec.replicas, attempt, gang);
+  if (why === undefined) return { type: 'PodsReady', status: 'True', reason: 'AllRunning', message: `all ${spec.replicas} worker pod(s) of attempt ${attempt} are running` };
+  return { type: 'PodsReady', status: 'False', reason: why.reason, message: why.message };
+}
+
+function nextAttempt(job: CifarTrainingJob, outcome: Outcome): number {
+  return outcome.kind === 'restart' || outcome.kind === 'specChanged' ? outcome.attempt : currentAttempt(job);
 }
 
 /** Conditions for the new phase; each is added when it first matters and then kept up to date. */
@@ -97,6 +125,7 @@ function nextConditions(inputs: StatusInputs, phase: JobPhase): Condition[] {
   };
 
   set({ type: 'Created', status: 'True', reason: 'JobCreated', message: `the operator accepted the job and manages its ${spec.replicas} worker pod(s)` });
+  set(podsReadyCondition(inputs, phase));
 
   const running = phase === 'Running';
   const notRunning: Record<Exclude<JobPhase, 'Running'>, [string, string]> = {
@@ -108,7 +137,7 @@ function nextConditions(inputs: StatusInputs, phase: JobPhase): Condition[] {
     Suspended: ['JobSuspended', 'the job is suspended'],
   };
   if (running) {
-    set({ type: 'Running', status: 'True', reason: 'AllReplicasRunning', message: `all ${spec.replicas} worker(s) are running (attempt ${job.status?.restarts ?? 0})` });
+    set({ type: 'Running', status: 'True', reason: 'AllReplicasRunning', message: `all ${spec.replicas} worker(s) are running (attempt ${currentAttempt(job)})` });
   } else {
     const [reason, message] = notRunning[phase];
     setIfPresent({ type: 'Running', status: 'False', reason, message });
@@ -147,6 +176,7 @@ export function computeStatus(inputs: StatusInputs): CifarTrainingJobStatus {
     conditions: nextConditions(inputs, phase),
     replicaStatuses: nextReplicaStatuses(inputs),
     restarts: outcome.kind === 'restart' ? outcome.restartNumber : (previous.restarts ?? 0),
+    attempt: nextAttempt(job, outcome),
   };
   if (job.metadata.generation !== undefined) status.observedGeneration = job.metadata.generation;
   // The deadline counts from the start or the last resume, so a suspension does not eat into it.

@@ -4,9 +4,11 @@
  * and not by whatever defaults the trainer image was built with.
  */
 import type { DefaultedSpec } from '../api/defaults.js';
+import { processesPerReplica } from './gang-size.js';
 
 export const TRAINER_COMMAND = ['cifar-trainer'] as const;
 export const TRAINER_SUBCOMMAND = 'train';
+export const LAUNCH_SUBCOMMAND = 'launch';
 
 type FlagValue = string | number | boolean | readonly number[] | undefined;
 
@@ -56,14 +58,18 @@ export const TRAINER_FLAGS: readonly FlagRule[] = [
 
 /** Spec fields (and subtrees) that reach the pod another way, and how. */
 export const FIELDS_NOT_PASSED_AS_FLAGS: Readonly<Record<string, string>> = {
-  replicas: 'env WORLD_SIZE and one pod per rank',
-  gpusPerReplica: 'nvidia.com/gpu limit and toleration',
+  replicas: 'env WORLD_SIZE and one pod per replica',
+  gpusPerReplica: 'nvidia.com/gpu limit and toleration; cifar-trainer launch --gpus-per-process',
+  processesPerReplica: 'cifar-trainer launch --nproc-per-node, env WORLD_SIZE and NODE_RANK',
   image: 'container image',
   imagePullPolicy: 'container imagePullPolicy',
   resources: 'container resources',
   nodeSelector: 'pod nodeSelector',
   tolerations: 'pod tolerations',
   affinity: 'pod affinity',
+  serviceAccountName: 'pod serviceAccountName',
+  volumes: 'pod volumes',
+  volumeMounts: 'container volumeMounts',
   s3: 'env AWS_ENDPOINT_URL_S3, AWS_REGION, S3_FORCE_PATH_STYLE and the credentials secretKeyRefs',
   runPolicy: 'used by the operator only',
   masterPort: 'env MASTER_PORT',
@@ -73,7 +79,18 @@ function render(value: Exclude<FlagValue, undefined | boolean>): string {
   return typeof value === 'object' ? value.join(',') : String(value);
 }
 
-/** Container args: the subcommand and its flags, in TRAINER_FLAGS order. */
+/**
+ * Container args. One rank per pod runs `train` directly; several run under
+ * `launch --nproc-per-node N`, each pinned to its share of the pod's GPUs.
+ */
+export function containerArgs(spec: DefaultedSpec): string[] {
+  const ppr = processesPerReplica(spec);
+  if (ppr === 1) return trainerArgs(spec);
+  const gpus = spec.gpusPerReplica > 0 ? ['--gpus-per-process', String(spec.gpusPerReplica / ppr)] : [];
+  return [LAUNCH_SUBCOMMAND, '--nproc-per-node', String(ppr), ...gpus, '--', ...trainerArgs(spec)];
+}
+
+/** `train` and its flags, in TRAINER_FLAGS order. */
 export function trainerArgs(spec: DefaultedSpec): string[] {
   const args: string[] = [TRAINER_SUBCOMMAND];
   for (const rule of TRAINER_FLAGS) {

@@ -1,5 +1,5 @@
 /** Test doubles for the controller: a manual clock and an in-memory ClusterApi. */
-import type { ObjectMeta } from '../../operator/api/k8s-types.js';
+import type { ObjectMeta, PodGroup } from '../../operator/api/k8s-types.js';
 import { ApiStatusError } from '../../operator/controller/api-errors.js';
 import type {
   ChildKind,
@@ -164,17 +164,22 @@ export class FakeClusterApi implements ClusterApi {
     for (const w of [...this.watchers]) if (w.kind === kind) w.onEvent({ type: 'ERROR', code: 410, reason: 'Expired', message: 'too old resource version' });
   }
 
+  /** Creates of this kind fail with `err` until the entry is removed, as a quota or admission webhook would refuse them. */
+  readonly refusals = new Map<string, Error>();
+
   async create<K extends ChildKind>(kind: K, object: WatchedKinds[K]): Promise<void> {
     this.calls.push(`create ${kind} ${object.metadata.name}`);
     this.check('create');
+    const refusal = this.refusals.get(kind);
+    if (refusal !== undefined) throw refusal;
     if (this.objects.has(this.key(kind, object.metadata.namespace, object.metadata.name))) {
       throw new ApiStatusError(409, 'AlreadyExists', `${kind} "${object.metadata.name}" already exists`);
     }
     this.put(kind, object);
   }
 
-  async delete(kind: ChildKind | 'CifarTrainingJob', namespace: string, name: string, uid?: string): Promise<void> {
-    this.calls.push(`delete ${kind} ${name}`);
+  async delete(kind: ChildKind | 'CifarTrainingJob', namespace: string, name: string, uid?: string, gracePeriodSeconds?: number): Promise<void> {
+    this.calls.push(`delete ${kind} ${name}${gracePeriodSeconds === 0 ? ' (force)' : ''}`);
     this.check('delete');
     const key = this.key(kind, namespace, name);
     const obj = this.objects.get(key);
@@ -183,6 +188,23 @@ export class FakeClusterApi implements ClusterApi {
     this.objects.delete(key);
     this.rv++;
     this.notify(kind, 'DELETED', obj);
+  }
+
+  /** PodGroups by `<apiVersion>:<namespace>/<name>`. */
+  readonly podGroups = new Map<string, PodGroup>();
+
+  async createPodGroup(podGroup: PodGroup): Promise<void> {
+    this.calls.push(`create PodGroup ${podGroup.metadata.name}`);
+    this.check('createPodGroup');
+    const key = `${podGroup.apiVersion}:${podGroup.metadata.namespace ?? ''}/${podGroup.metadata.name}`;
+    if (this.podGroups.has(key)) throw new ApiStatusError(409, 'AlreadyExists', `podgroups "${podGroup.metadata.name}" already exists`);
+    this.podGroups.set(key, clone(podGroup));
+  }
+
+  async deletePodGroup(apiVersion: PodGroup['apiVersion'], namespace: string, name: string): Promise<void> {
+    this.calls.push(`delete PodGroup ${name}`);
+    this.check('deletePodGroup');
+    if (!this.podGroups.delete(`${apiVersion}:${namespace}/${name}`)) throw new ApiStatusError(404, 'NotFound', `podgroups "${name}" not found`);
   }
 
   async replaceJobStatus(job: WatchedKinds['CifarTrainingJob']): Promise<WatchedKinds['CifarTrainingJob']> {
