@@ -26,9 +26,11 @@ t.test('cgroup v1 quota and period are read when cpu.max is absent', async (t) =
 });
 
 t.test('the default thread count is the CPU limit, else the cores, never more than the cores', async (t) => {
-  t.equal(defaultThreadCount(8, 2), 2);
-  t.equal(defaultThreadCount(2, null), 2);
-  t.equal(defaultThreadCount(2, 16), 2);
+  t.equal(defaultThreadCount(8, 2, {}), 2);
+  t.equal(defaultThreadCount(2, null, {}), 2);
+  t.equal(defaultThreadCount(2, 16, {}), 2);
+  t.equal(defaultThreadCount(8, 4, { OMP_NUM_THREADS: '1' }), 1, 'OMP_NUM_THREADS, as set for several processes in one pod, wins');
+  t.equal(defaultThreadCount(8, 4, { OMP_NUM_THREADS: 'lots' }), 4, 'an unreadable OMP_NUM_THREADS is ignored');
   t.ok(defaultThreadCount() >= 1, 'this machine gives at least one');
 });
 

@@ -26,7 +26,13 @@ export function cgroupCpuLimit(read: (path: string) => string = (p) => readFileS
   }
 }
 
-/** The default --threads: the pod's CPU limit (cgroup quota) when there is one, else the machine's cores, whichever is fewer. */
-export function defaultThreadCount(cores = availableParallelism(), limit = cgroupCpuLimit()): number {
+/**
+ * The default --threads: OMP_NUM_THREADS when set (as torchrun sets it for each of several
+ * processes in one pod), else the pod's CPU limit (cgroup quota) when there is one, else the
+ * machine's cores, whichever is fewer.
+ */
+export function defaultThreadCount(cores = availableParallelism(), limit = cgroupCpuLimit(), env: NodeJS.ProcessEnv = process.env): number {
+  const omp = Number(env.OMP_NUM_THREADS);
+  if (env.OMP_NUM_THREADS !== undefined && Number.isInteger(omp) && omp >= 1) return omp;
   return limit === null ? cores : Math.max(1, Math.min(cores, limit));
 }
