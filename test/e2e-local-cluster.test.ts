@@ -74,7 +74,7 @@ t.test('the operator runs CifarTrainingJobs on the local cluster end to end', { 
     if (kubectlPath) {
       const got = await kubectl(kubectlPath, kubeconfig, ['get', 'ctj', 'happy']);
       t.equal(got.code, 0, got.stderr);
-      t.match(got.stdout, /happy\s+Succeeded\s+2\s+2\s+0\.\d+/, `kubectl get ctj: ${got.stdout}`);
+      t.match(got.stdout, /happy\s+Succeeded\s+JobFinished\s+2\s+2\s+0\.\d+/, `kubectl get ctj: ${got.stdout}`);
     }
   });
 
