@@ -5,6 +5,7 @@ import { hostsMap } from '../hack/local-cluster/node-agent/hosts-map.js';
 import { LoopbackIpPool } from '../hack/local-cluster/node-agent/ip-pool.js';
 import { PodConfigError } from '../hack/local-cluster/node-agent/pod-ref.js';
 import { nodeLostStatus, podStatus, terminatedState } from '../hack/local-cluster/node-agent/pod-status.js';
+import { criTime, formatRecord, MAX_RECORD_BYTES, parseLog, parseRecord, RecordSplitter, renderRecords, type LogRecord } from '../hack/local-cluster/node-agent/cri-log.js';
 import { etcHosts, resolvConf } from '../hack/local-cluster/node-agent/pod-files.js';
 import { buildContainerProcess, DEFAULT_PATH } from '../hack/local-cluster/node-agent/process-spec.js';
 import { orderedMounts, sandboxScript, shellQuote, unshareArgs, type SandboxInput } from '../hack/local-cluster/node-agent/sandbox.js';
@@ -196,6 +197,31 @@ t.test('sandbox: mounts ordered parents first, read-only binds, masks, user name
   t.equal(shellQuote("a'b"), `'a'\\''b'`);
   t.same(unshareArgs(false, '/s.sh'), ['--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '/s.sh']);
   t.same(unshareArgs(true, '/s.sh').slice(0, 2), ['--user', '--map-root-user'], 'unprivileged: a user namespace maps the agent user to root');
+});
+
+t.test('CRI logs: records per line and stream, long lines split with P, kubectl logs options', async (t) => {
+  t.match(criTime(Date.UTC(2026, 0, 2, 3, 4, 5, 678), 90), '2026-01-02T03:04:05.678000090Z');
+  const records: LogRecord[] = [];
+  let clock = 0;
+  const split = new RecordSplitter('stdout', (r) => records.push(r), () => criTime(Date.UTC(2026, 0, 1, 0, 0, clock++)));
+  split.write('one\ntw');
+  split.write('o\nthr');
+  t.same(records.map((r) => r.content), ['one', 'two'], 'an unterminated tail waits for the rest');
+  split.flush();
+  t.same(records.map((r) => [r.content, r.partial]), [['one', false], ['two', false], ['thr', false]], 'the end of the stream closes the last line');
+  const long: LogRecord[] = [];
+  const big = new RecordSplitter('stderr', (r) => long.push(r));
+  big.write(`${'x'.repeat(MAX_RECORD_BYTES + 10)}\n`);
+  t.same(long.map((r) => [r.content.length, r.partial]), [[MAX_RECORD_BYTES, true], [10, false]], 'a line over 16 KiB is split, P then F');
+  const text = `${[...records, ...long].map(formatRecord).join('')}not a record\n`;
+  t.same(parseLog(text), [...records, ...long], 'records round-trip; a line that is not a record is skipped');
+  t.equal(parseRecord('not a record'), undefined);
+  t.same(parseRecord('2026-01-01T00:00:00.000000000Z stdout F '), { time: '2026-01-01T00:00:00.000000000Z', stream: 'stdout', partial: false, content: '' }, 'an empty line');
+  const all = [...records, ...long];
+  t.equal(renderRecords(records, {}), 'one\ntwo\nthr\n');
+  t.equal(renderRecords(all, { tailLines: 2 }), `thr\n${'x'.repeat(MAX_RECORD_BYTES + 10)}\n`, 'tailLines counts a P..F run as one line');
+  t.equal(renderRecords(records, { sinceMs: Date.UTC(2026, 0, 1, 0, 0, 1) }), 'two\nthr\n');
+  t.equal(renderRecords(records.slice(0, 1), { timestamps: true }), '2026-01-01T00:00:00.000000000Z one\n');
 });
 
 t.test('termination message: the file, else the log tail on failure with FallbackToLogsOnError', async (t) => {

@@ -55,10 +55,13 @@ export class RecordSplitter {
       this.#emitLine(this.#buffer.slice(0, nl), false);
       this.#buffer = this.#buffer.slice(nl + 1);
     }
-    while (Buffer.byteLength(this.#buffer) > MAX_RECORD_BYTES) {
-      const piece = this.#buffer.slice(0, MAX_RECORD_BYTES);
-      this.#emitLine(piece, true);
-      this.#buffer = this.#buffer.slice(piece.length);
+    // A long unterminated tail goes out in full-size pieces now; the rest waits for more.
+    const bytes = Buffer.from(this.#buffer, 'utf8');
+    if (bytes.length > MAX_RECORD_BYTES) {
+      const pieces = splitBytes(bytes);
+      const last = pieces.pop() ?? '';
+      for (const p of pieces) this.emit({ time: this.now(), stream: this.stream, partial: true, content: p });
+      this.#buffer = last;
     }
   }
 
@@ -68,9 +71,25 @@ export class RecordSplitter {
     this.#buffer = '';
   }
 
+  /** One line as records: pieces of at most MAX_RECORD_BYTES, all but the last tagged P. */
   #emitLine(content: string, partial: boolean): void {
-    this.emit({ time: this.now(), stream: this.stream, partial, content });
+    const pieces = Buffer.byteLength(content, 'utf8') > MAX_RECORD_BYTES ? splitBytes(Buffer.from(content, 'utf8')) : [content];
+    pieces.forEach((p, i) => this.emit({ time: this.now(), stream: this.stream, partial: i < pieces.length - 1 || partial, content: p }));
   }
+}
+
+/** Splits UTF-8 bytes into strings of at most MAX_RECORD_BYTES, never inside a character. */
+function splitBytes(bytes: Buffer): string[] {
+  const out: string[] = [];
+  let start = 0;
+  while (start < bytes.length) {
+    let end = Math.min(bytes.length, start + MAX_RECORD_BYTES);
+    // Back up over continuation bytes (10xxxxxx) so the cut falls between characters.
+    while (end < bytes.length && end > start && (bytes[end] & 0xc0) === 0x80) end--;
+    out.push(bytes.subarray(start, end).toString('utf8'));
+    start = end;
+  }
+  return out;
 }
 
 export interface ReadOptions {
