@@ -34,10 +34,14 @@ function run(cmd: string, args: string[], input?: string): { ok: boolean; output
 for (const tool of ['g++', 'make', 'python3']) {
   if (!run(tool, ['--version']).ok) giveUp(`\`${tool}\` is not installed`);
 }
-// node-gyp reads the headers of the running Node from its install prefix (Debian: /usr/include/node).
-const nodeDir = dirname(dirname(process.execPath));
-if (!existsSync(join(nodeDir, 'include', 'node', 'node_api.h'))) {
-  giveUp(`the Node.js headers are not at ${join(nodeDir, 'include', 'node')} (Debian: apt-get install libnode-dev, or use an official Node build)`);
+// node-gyp reads Node's headers from an install prefix: the running Node's own (official
+// builds, Debian's /usr/include/node), else any installed one. The addon uses only N-API,
+// whose ABI is stable across Node versions, so headers of another Node version build an
+// addon this one loads (e.g. Node 24 from a bare binary package, with Debian's Node 20 headers).
+const prefixes = [...new Set([dirname(dirname(process.execPath)), '/usr', '/usr/local'])];
+const nodeDir = prefixes.find((p) => existsSync(join(p, 'include', 'node', 'node_api.h')));
+if (nodeDir === undefined) {
+  giveUp(`no Node.js headers (include/node/node_api.h) under ${prefixes.join(', ')} (Debian: apt-get install libnode-dev, or use an official Node build)`);
 }
 const probe = run('g++', ['-std=c++17', '-E', '-x', 'c++', '-', '-o', '/dev/null'], '#include <oneapi/dnnl/dnnl.hpp>\n');
 if (!probe.ok) giveUp('oneDNN\'s headers (oneapi/dnnl/dnnl.hpp) are not installed (Debian: apt-get install libdnnl-dev)');
