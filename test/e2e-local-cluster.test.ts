@@ -1,31 +1,36 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { readFile, symlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startLocalCluster } from '../hack/local-cluster/launcher.js';
 import type { CifarTrainingJob, CifarTrainingJobSpec } from '../operator/api/types.js';
+import { openDirectory } from '../trainer/io/directory.js';
 import { datasetSkip, repoRoot } from './helpers/datasets.js';
 import { packedCifar } from './helpers/packed-cifar.js';
 import { findKubectl } from './helpers/apiserver.js';
 import { E2eClient, kubectl, startOperator } from './helpers/e2e.js';
+import { startS3rver } from './helpers/s3rver.js';
 
 const skip = datasetSkip('cifar10-jpeg.tar.gz');
 
 t.test('the operator runs CifarTrainingJobs on the local cluster end to end', { skip }, async (t) => {
   const dir = t.testdir();
-  // The node agent maps the pods' /tmp to their scratch volume, as a real kubelet mounts an
-  // emptyDir there: data under the system temp directory is linked in from the test's own.
-  const linkData = async (split: 'train' | 'test'): Promise<string> => {
+  // Pods see only their own file system (as in a cluster), so data, checkpoints and
+  // outputs live on the local S3 (s3rver on 127.0.0.1, which pods reach over the host network).
+  const s3 = await startS3rver(t, { buckets: ['cifar'] });
+  const bucket = openDirectory('s3://cifar/data', s3.config);
+  for (const split of ['train', 'test'] as const) {
     const rec = await packedCifar(split);
-    for (const suffix of ['.rec', '.idx']) await symlink(rec.replace(/\.rec$/, suffix), join(dir, `${split}${suffix}`));
-    return join(dir, `${split}.rec`);
-  };
-  const train = await linkData('train');
-  const test = await linkData('test');
+    for (const suffix of ['.rec', '.idx']) await bucket.write(`${split}${suffix}`, await readFile(rec.replace(/\.rec$/, suffix)));
+  }
+  const train = 's3://cifar/data/train.rec';
+  const test = 's3://cifar/data/test.rec';
+  const results = (job: string) => openDirectory(`s3://cifar/runs/${job}/out`, s3.config);
   const kubeconfig = join(dir, 'kubeconfig');
   const cluster = await startLocalCluster({ kubeconfigPath: kubeconfig, stateDir: join(dir, 'cluster'), withOperator: false, log: () => undefined });
   t.teardown(() => cluster.stop());
   const client = new E2eClient(kubeconfig);
+  await client.core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'e2e-s3' }, stringData: { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' } } });
 
   // Two operator replicas: one leads, the other stands by.
   const operators = new Map([['operator-a', startOperator(kubeconfig, 'operator-a')], ['operator-b', startOperator(kubeconfig, 'operator-b')]]);
@@ -39,8 +44,9 @@ t.test('the operator runs CifarTrainingJobs on the local cluster end to end', { 
     model: { architecture: 'lenet' },
     data: { train, validation: test, format: 'recordio', numExamples: 1024 },
     hyperparameters: { batchSize: 64, epochs: overrides.epochs ?? 2, learningRate: 0.025 },
-    checkpoint: { uri: join(dir, overrides.name, 'checkpoints') },
-    output: { uri: join(dir, overrides.name, 'out') },
+    checkpoint: { uri: `s3://cifar/runs/${overrides.name}/checkpoints` },
+    output: { uri: `s3://cifar/runs/${overrides.name}/out` },
+    s3: { endpoint: s3.endpoint, region: 'us-east-1', pathStyle: true, credentialsSecretRef: { name: 'e2e-s3' } },
     runPolicy: { backoffLimit: overrides.backoffLimit ?? 3, cleanPodPolicy: 'None' },
     ...Object.fromEntries(Object.entries(overrides).filter(([k]) => !['epochs', 'backoffLimit', 'name'].includes(k))),
   });
@@ -67,7 +73,7 @@ t.test('the operator runs CifarTrainingJobs on the local cluster end to end', { 
     t.ok((done.status?.progress?.validationAccuracy ?? 0) > 0.1, `validation accuracy in status: ${done.status?.progress?.validationAccuracy}`);
     t.ok(done.status?.conditions?.some((c) => c.type === 'Succeeded' && c.status === 'True'), 'Succeeded condition');
     t.ok(done.status?.completionTime, 'completion time set');
-    const metrics = JSON.parse(await readFile(join(dir, 'happy', 'out', 'metrics.json'), 'utf8')) as { worldSize: number; epochs: unknown[] };
+    const metrics = JSON.parse((await results('happy').read('metrics.json')).toString('utf8')) as { worldSize: number; epochs: unknown[] };
     t.equal(metrics.worldSize, 2);
     t.equal(metrics.epochs.length, 2);
     const kubectlPath = findKubectl();
@@ -97,7 +103,7 @@ t.test('the operator runs CifarTrainingJobs on the local cluster end to end', { 
     t.ok(sawRestarting || restarting?.reason === 'GangRecovered', `the Restarting condition went True and back (${restarting?.reason})`);
     t.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status?.conditions));
     t.equal(done.status?.restarts, 1, 'one gang restart counted');
-    const metrics = JSON.parse(await readFile(join(dir, 'restart', 'out', 'metrics.json'), 'utf8')) as { resumedFrom: string | null; epochs: unknown[] };
+    const metrics = JSON.parse((await results('restart').read('metrics.json')).toString('utf8')) as { resumedFrom: string | null; epochs: unknown[] };
     t.match(metrics.resumedFrom ?? '', /ckpt-\d+-e[12]-s0\.ckpt$/, 'the new gang resumed from an epoch checkpoint');
     t.equal(metrics.epochs.length, 3, 'every epoch is in the history');
   });
@@ -114,7 +120,7 @@ t.test('the operator runs CifarTrainingJobs on the local cluster end to end', { 
   });
 
   await t.test('a non-retryable trainer failure fails the job at once with the trainer message', async (t) => {
-    const missing = join(dir, 'no-such-data.rec');
+    const missing = 's3://cifar/data/no-such-data.rec';
     await client.createJob('baddata', spec({ name: 'baddata', data: { train: missing, format: 'recordio' } }));
     const done = await client.waitForJob('baddata', (j) => ['Succeeded', 'Failed'].includes(j.status?.phase ?? ''), 120_000);
     t.equal(done.status?.phase, 'Failed');
@@ -136,7 +142,7 @@ t.test('the operator runs CifarTrainingJobs on the local cluster end to end', { 
     t.not(result.code, 0);
     t.match(result.stderr, /spec\.model/, result.stderr);
   });
-  t.ok(existsSync(join(dir, 'cluster', 'logs')), 'pod logs kept for debugging');
+  t.ok(existsSync(join(dir, 'cluster', 'logs')), 'pod log files kept for debugging');
   const j: CifarTrainingJob | undefined = await client.job('restart');
   t.ok(j, 'jobs are still readable at the end');
 });
