@@ -92,6 +92,20 @@ t.test('a tar.gz bomb of three 200 MB "JPEG" members is refused from the member 
   underLimit(t, capped, 'pack with a raised member limit');
 });
 
+t.test('an archive stored far out of order is refused once the members held ahead pass the limit', async (t) => {
+  const dir = t.testdir();
+  const archive = join(dir, 'reversed.tar.gz');
+  const jpegMagic = Buffer.from([0xff, 0xd8, 0xff, 0xe0]);
+  // 24 members of 16 MB in reverse name order: the first in sorted order comes last, so
+  // reading in listing order would hold all 384 MB of the others first.
+  const names = Array.from({ length: 24 }, (_, i) => `train/cat/${String(i).padStart(2, '0')}.jpg`).reverse();
+  await writeTarGzBomb(archive, names.map((name) => ({ name, size: 16 * 1024 * 1024, head: jpegMagic })));
+  const run = await runTrainerMeasured(['pack', '--from', archive, '--out', join(dir, 'out')]);
+  t.equal(run.code, 1);
+  t.match(run.stderr, /reversed\.tar\.gz: members are stored far from their sorted order: \d+ bytes arrived before train\/cat\/00\.jpg, over the limit of 268435456 bytes held \(--max-file-bytes\)/);
+  underLimit(t, run, 'pack');
+});
+
 t.test('files of 2 GiB and more are refused by size, never read whole (and never abort Node)', async (t) => {
   const dir = t.testdir();
   const bin = join(dir, 'cifar-10-batches-bin');

@@ -5,7 +5,7 @@ import { LocalFileSource } from '../../io/local-source.js';
 import { readWhole } from '../../io/read-whole.js';
 import { DEFAULT_INPUT_LIMITS, LIMIT_FLAGS, type InputLimits } from '../limits.js';
 import { DataFormatError, UsageError } from '../../util/errors.js';
-import { inOrder } from './in-order.js';
+import { heldBound, inOrder } from './in-order.js';
 import { isImageFileName, listClassFolders, listImageFolder, splitRootDepth, SPLITS, type FolderFile, type FolderListing, type ListedImage } from './image-folder-listing.js';
 import { sniffImageFormat, type ImageSource, type LabeledImage, type Split } from './labeled-image.js';
 import type { DataLocation } from './named-files.js';
@@ -160,6 +160,7 @@ async function openArchive(path: string, split: Split, limits: InputLimits): Pro
         total: listing.images.length,
         missing: (i) => new DataFormatError(path, undefined, `member ${listing.images[i].ref} not found on reading the archive again`),
         duplicate: (m) => new DataFormatError(path, m.entry.offset, `member ${m.entry.name} appears twice`),
+        ...heldBound(path, limits, (i) => listing.images[i].ref),
       });
       for await (const { entry, bytes } of ordered) {
         const at = position.get(entry.name) as number;

@@ -4,7 +4,7 @@ import { LocalFileSource } from '../../io/local-source.js';
 import { readWhole } from '../../io/read-whole.js';
 import { DataFormatError } from '../../util/errors.js';
 import { DEFAULT_INPUT_LIMITS, LIMIT_FLAGS, type InputLimits } from '../limits.js';
-import { inOrder } from './in-order.js';
+import { heldBound, inOrder } from './in-order.js';
 import { memberPathParts, memberUri, scanTar } from './tar.js';
 
 /** Where a data set's files are: a directory, or a .tar/.tar.gz archive. */
@@ -121,6 +121,7 @@ async function openArchive(path: string, preload: readonly string[], limits: Inp
           total: names.length,
           missing: (i) => new DataFormatError(path, undefined, `no member named ${names[i]}`),
           duplicate: (m) => new DataFormatError(path, m.entry.offset, `member ${m.entry.name} appears twice`),
+          ...heldBound(path, limits, (i) => names[i]),
         });
         for await (const { entry, bytes } of ordered) {
           const name = names[position.get(entry.name) as number];
