@@ -8,7 +8,7 @@ import { cp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { repoRoot } from './helpers/datasets.js';
-import { ALL_OPTIONS_ON, CHART_DIR, helmTemplate, locateHelm, runCommand } from './helpers/tools.js';
+import { ALL_OPTIONS_ON, CHART_DIR, REQUIRED_VALUES, helmTemplate, locateHelm, runCommand } from './helpers/tools.js';
 
 const helm = await locateHelm();
 
@@ -27,11 +27,24 @@ t.test('helm lint --strict passes with defaults and with every option on', { ski
   };
   for (const [name, sets] of Object.entries(variants)) {
     const args = ['lint', '--strict', CHART_DIR, '--namespace', 'cifar-system'];
-    for (const s of sets) args.push('--set', s);
+    for (const s of [...REQUIRED_VALUES, ...sets]) args.push('--set', s);
     const result = await runCommand(helm.path!, args);
     t.equal(result.code, 0, `${name}: ${result.stdout}${result.stderr}`);
     t.match(result.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
   }
+});
+
+t.test('no image is published: installing without the operator or trainer image is refused, saying how to build and push them', { skip: helm.skip }, async (t) => {
+  const neither = await helmTemplate(helm.path!, [], [], []);
+  t.not(neither.code, 0, 'refused without image.repository');
+  t.match(neither.stderr, /image\.repository is not set: no cifar-operator image is published\. Build and push it first .*docker build -f images\/operator\.Dockerfile -t REGISTRY\/cifar-operator:TAG \. && docker push REGISTRY\/cifar-operator:TAG.*--set image\.repository=REGISTRY\/cifar-operator,image\.tag=TAG/);
+  const noTrainer = await helmTemplate(helm.path!, [], [], [REQUIRED_VALUES[0] ?? '']);
+  t.not(noTrainer.code, 0, 'refused without trainer.image');
+  t.match(noTrainer.stderr, /trainer\.image is not set: .*docker build -f images\/trainer-gpu\.Dockerfile .*--set trainer\.image=/);
+  // helm lint renders in lint mode, where fail() is reported but does not fail the lint.
+  const lint = await runCommand(helm.path!, ['lint', '--strict', CHART_DIR]);
+  t.equal(lint.code, 0, 'helm lint --strict passes without values');
+  t.match(lint.stdout + lint.stderr, /image\.repository is not set/, 'and still shows the message');
 });
 
 t.test('values.schema.json rejects bad values and names them', { skip: helm.skip }, async (t) => {
@@ -44,6 +57,9 @@ t.test('values.schema.json rejects bad values and names them', { skip: helm.skip
     ['metrics.serviceMonitor.interval=30 seconds', /metrics\.serviceMonitor\.interval: Does not match pattern/],
     ['image.digest=latest', /image\.digest: Does not match pattern/],
     ['rbac.namespaced=yes', /rbac\.namespaced: Invalid type\. Expected: boolean, given: string/],
+    ['rbac.gangSchedulers={yunikorn}', /rbac\.gangSchedulers\.0 must be one of the following: "coscheduling", "volcano"/],
+    ['networkPolicy.s3.ports[0]=0', /networkPolicy\.s3\.ports\.0: Must be greater than or equal to 1/],
+    ['trainer.namespaces={Team_A}', /trainer\.namespaces\.0: Does not match pattern/],
   ];
   for (const [set, message] of cases) {
     const result = await helmTemplate(helm.path!, [set]);
@@ -79,7 +95,7 @@ async function renderNotes(helmPath: string, dir: string, sets: string[]): Promi
   await cp(CHART_DIR, chart, { recursive: true });
   await cp(join(CHART_DIR, 'templates', 'NOTES.txt'), join(chart, 'notes-under-test.txt'));
   await writeFile(join(chart, 'templates', 'zz-notes.yaml'), 'notes: {{ tpl (.Files.Get "notes-under-test.txt") . | toJson }}\n');
-  const args = ['template', 'demo', chart, '--namespace', 'cifar-system', '--show-only', 'templates/zz-notes.yaml', ...sets.flatMap((s) => ['--set', s])];
+  const args = ['template', 'demo', chart, '--namespace', 'cifar-system', '--show-only', 'templates/zz-notes.yaml', ...[...REQUIRED_VALUES, ...sets].flatMap((s) => ['--set', s])];
   const result = await runCommand(helmPath, args);
   if (result.code !== 0) throw new Error(`rendering NOTES.txt failed: ${result.stderr}`);
   const notes = (parse(result.stdout) as { notes?: unknown }).notes;
@@ -96,6 +112,7 @@ t.test('NOTES.txt tells the user what to do next', { skip: helm.skip }, async (t
   t.match(cluster, /PodMonitor demo-cifar-operator-trainers scrapes the trainer pods/);
   t.match(cluster, /labelled grafana_dashboard="1" for Grafana's dashboard sidecar/);
   t.match(cluster, /create one like\s+it .* in each namespace where jobs run/s, 'cluster mode explains the per-namespace trainer ServiceAccount');
+  t.match(cluster, /Trainer pods of jobs without spec\.image run registry\.example\.com\/ml\/cifar-trainer:0\.1\.0-gpu/, 'names the default trainer image');
   const namespaced = await renderNotes(helm.path!, t.testdir(), ['rbac.namespaced=true', 'operator.watchNamespace=ml-team']);
   t.match(namespaced, /in namespace ml-team only/);
   t.match(namespaced, /kubectl -n ml-team get ctj -w/);

@@ -18,9 +18,10 @@ interface Rule {
 }
 
 /**
- * What the operator may do, as "group/resource" -> verbs, and why (the ClusterApi method):
- * - jobs: list+watch (informer), get (status write retries), delete (ttlSecondsAfterFinished).
- * - jobs/status: update (replaceJobStatus); get is harmless and kubectl-friendly.
+ * What the operator may do, as "group/resource" -> verbs, and why (the ClusterApi method).
+ * It reads only through list+watch informers, so it needs no get anywhere.
+ * - jobs: list+watch (informer), delete (ttlSecondsAfterFinished).
+ * - jobs/status: update (replaceJobStatus).
  * - jobs/finalizers: update, so children may set blockOwnerDeletion under the
  *   OwnerReferencesPermissionEnforcement admission plugin.
  * - pods, services, secrets: the job's children: create, delete, and list+watch (informers,
@@ -28,14 +29,15 @@ interface Rule {
  *   change a Secret it did not make. list/watch of secrets cannot be narrowed by label in RBAC:
  *   namespaced mode is how a cluster keeps other namespaces' Secrets out of reach.
  * - events: create and patch (the count of a repeated event).
+ * - podgroups (only with rbac.gangSchedulers): create and delete, never read.
  */
 const JOB_PERMISSIONS: Record<string, string[]> = {
-  [`${GROUP}/cifartrainingjobs`]: ['delete', 'get', 'list', 'watch'],
-  [`${GROUP}/cifartrainingjobs/status`]: ['get', 'update'],
+  [`${GROUP}/cifartrainingjobs`]: ['delete', 'list', 'watch'],
+  [`${GROUP}/cifartrainingjobs/status`]: ['update'],
   [`${GROUP}/cifartrainingjobs/finalizers`]: ['update'],
-  'core/pods': ['create', 'delete', 'get', 'list', 'watch'],
-  'core/services': ['create', 'delete', 'get', 'list', 'watch'],
-  'core/secrets': ['create', 'delete', 'get', 'list', 'watch'],
+  'core/pods': ['create', 'delete', 'list', 'watch'],
+  'core/services': ['create', 'delete', 'list', 'watch'],
+  'core/secrets': ['create', 'delete', 'list', 'watch'],
   'core/events': ['create', 'patch'],
 };
 
@@ -122,4 +124,16 @@ t.test('the operator mounts its token; trainers get a ServiceAccount with none a
   for (const b of bindings) t.notMatch(JSON.stringify(b.subjects), /demo-cifar-operator-trainer/, `${b.kind} ${b.metadata.name} does not bind the trainer`);
   const none = await renderChart(helm.path!, ['rbac.create=false']);
   t.notOk(none.some((o) => /Role/.test(o.kind)), 'rbac.create=false renders no RBAC objects');
+});
+
+t.test('gang scheduling: PodGroup permissions only for the schedulers asked for, create and delete only', { skip: helm.skip }, async (t) => {
+  const both = await renderChart(helm.path!, ['rbac.gangSchedulers={coscheduling,volcano}']);
+  t.same(permissions(rulesOf(roles(both).find((r) => r.kind === 'ClusterRole')!)), {
+    ...JOB_PERMISSIONS,
+    'scheduling.x-k8s.io/podgroups': ['create', 'delete'],
+    'scheduling.volcano.sh/podgroups': ['create', 'delete'],
+  });
+  const volcano = await renderChart(helm.path!, ['rbac.namespaced=true', 'rbac.gangSchedulers={volcano}']);
+  const role = roles(volcano).find((r) => r.kind === 'Role' && !r.metadata.name.endsWith('-leader-election'));
+  t.same(permissions(rulesOf(role!)), { ...JOB_PERMISSIONS, 'scheduling.volcano.sh/podgroups': ['create', 'delete'] }, 'namespaced: in the Role');
 });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parse } from 'yaml';
 import { parseFlags } from '../operator/controller/flags.js';
-import { APP_NAME, LABEL_APP_NAME, LABEL_MANAGED_BY, MANAGER_NAME } from '../operator/core/labels.js';
+import { APP_NAME, LABEL_APP_NAME, LABEL_MANAGED_BY, MANAGER_NAME, workerLabels } from '../operator/core/labels.js';
 import { METRICS_PORT_NAME } from '../operator/core/desired-service.js';
 import { ALL_OPTIONS_ON, CHART_DIR, RELEASE_NAMESPACE, locateHelm, renderChart, type RenderedObject } from './helpers/tools.js';
 
@@ -213,7 +213,7 @@ t.test('every option on: namespaced operator, monitors that select the right pod
   const objects = await renderChart(helm.path!, ALL_OPTIONS_ON);
   const deployment = find(objects, 'Deployment');
   const container = obj(list(at(deployment, 'spec.template.spec.containers'), 'containers')[0], 'container');
-  t.equal(container.image, `ghcr.io/cifar-operator/operator@sha256:${'a'.repeat(64)}`, 'a digest wins over the tag');
+  t.equal(container.image, `registry.example.com/ml/cifar-operator@sha256:${'a'.repeat(64)}`, 'a digest wins over the tag');
   t.equal(parseFlags(container.args as string[], {}).namespace, 'ml-team', 'namespaced mode passes --namespace');
   t.equal(find(objects, 'ServiceAccount', 'demo-cifar-operator-trainer').metadata.namespace, 'ml-team', 'the trainer ServiceAccount lives where the trainers run');
 
@@ -246,4 +246,41 @@ t.test('cluster mode: the PodMonitor looks in every namespace', { skip: helm.ski
   t.same(at(find(objects, 'PodMonitor'), 'spec.namespaceSelector'), { any: true });
   const listed = await renderChart(helm.path!, ['metrics.podMonitor.enabled=true', 'metrics.podMonitor.namespaces={ml-a,ml-b}']);
   t.same(at(find(listed, 'PodMonitor'), 'spec.namespaceSelector'), { matchNames: ['ml-a', 'ml-b'] });
+});
+
+t.test('trainer pods get the chart\'s trainer image and ServiceAccount through the operator\'s flags', { skip: helm.skip }, async (t) => {
+  const objects = await renderChart(helm.path!, ['trainer.namespaces={team-a,team-b}']);
+  const container = obj(list(at(find(objects, 'Deployment'), 'spec.template.spec.containers'), 'containers')[0], 'container');
+  const flags = parseFlags(container.args as string[], {});
+  t.equal(flags.defaultTrainerImage, 'registry.example.com/ml/cifar-trainer:0.1.0-gpu', '--default-trainer-image is trainer.image');
+  t.equal(flags.defaultTrainerServiceAccount, 'demo-cifar-operator-trainer', '--default-trainer-service-account is the chart\'s trainer ServiceAccount');
+  const accounts = objects.filter((o) => o.kind === 'ServiceAccount' && o.metadata.name === flags.defaultTrainerServiceAccount).map((o) => o.metadata.namespace).sort();
+  t.same(accounts, [RELEASE_NAMESPACE, 'team-a', 'team-b'], 'and it exists in every namespace jobs run in');
+  const own = await renderChart(helm.path!, ['trainer.serviceAccount.useAsDefault=false']);
+  const ownArgs = obj(list(at(find(own, 'Deployment'), 'spec.template.spec.containers'), 'containers')[0], 'container').args as string[];
+  t.equal(parseFlags(ownArgs, {}).defaultTrainerServiceAccount, undefined, 'useAsDefault=false leaves jobs on their namespace\'s default');
+});
+
+t.test('the NetworkPolicy lets trainers reach each other, the operator reach their metrics port, and nothing else in', { skip: helm.skip }, async (t) => {
+  t.notOk((await renderChart(helm.path!)).some((o) => o.kind === 'NetworkPolicy'), 'off by default');
+  const objects = await renderChart(helm.path!, ALL_OPTIONS_ON);
+  const policy = find(objects, 'NetworkPolicy');
+  t.equal(policy.metadata.namespace, 'ml-team', 'where the trainers run');
+  const trainer = workerLabels('any-job', 0, 0);
+  t.ok(matches(at(policy, 'spec.podSelector.matchLabels'), trainer), 'it selects the pods the operator labels as trainers');
+  t.same(at(policy, 'spec.policyTypes'), ['Ingress', 'Egress']);
+  const ingress = list(at(policy, 'spec.ingress'), 'ingress') as Json[];
+  t.ok(matches(at(list(ingress[0]?.from, 'from')[0], 'podSelector.matchLabels'), trainer) && ingress[0]?.ports === undefined, 'trainer to trainer on any port: the ring listeners use ephemeral ports');
+  const fromOperator = obj(list(ingress[1]?.from, 'from')[0], 'peer');
+  const deployment = find(objects, 'Deployment');
+  t.ok(matches(at(fromOperator, 'podSelector.matchLabels'), at(deployment, 'spec.template.metadata.labels')), 'the operator pods');
+  t.same(at(fromOperator, 'namespaceSelector.matchLabels'), { 'kubernetes.io/metadata.name': RELEASE_NAMESPACE }, 'in the release namespace');
+  t.same(ingress[1]?.ports, [{ port: METRICS_PORT_NAME, protocol: 'TCP' }], 'only on the trainer\'s metrics port (GET /progress)');
+  t.same(ingress[2], { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ port: METRICS_PORT_NAME, protocol: 'TCP' }] }, 'and Prometheus from metricsFrom');
+  const egress = list(at(policy, 'spec.egress'), 'egress') as Json[];
+  t.equal(egress.length, 3, 'peers, DNS, S3');
+  t.same(egress[1]?.ports, [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }]);
+  t.same(egress[2], { ports: [{ port: 9000, protocol: 'TCP' }], to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'minio' } } }] }, 'S3 as configured');
+  const any = find(await renderChart(helm.path!, ['networkPolicy.enabled=true']), 'NetworkPolicy');
+  t.same((list(at(any, 'spec.egress'), 'egress') as Json[])[2], { ports: [{ port: 443, protocol: 'TCP' }] }, 'by default any address on 443 (AWS S3)');
 });

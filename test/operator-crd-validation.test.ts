@@ -55,7 +55,7 @@ t.test('every example is admitted except invalid.yaml, which is rejected naming 
   t.ok(files.includes('resnext-scratch.yaml') && files.includes('resnext-finetune.yaml') && files.includes('local-cpu-lenet.yaml'));
   for (const file of files) {
     const text = loadManifests(join(examplesDir, file));
-    for (const doc of text) {
+    for (const doc of text.filter((d) => (d as Json).kind === 'CifarTrainingJob')) {
       // The local example carries ${S3_ENDPOINT} for the demo to substitute.
       const manifest = JSON.parse(JSON.stringify(doc).replace('${S3_ENDPOINT}', 'http://10.0.2.2:4568')) as unknown;
       const { errors } = admitJob(manifest, root);
@@ -70,15 +70,19 @@ t.test('every example is admitted except invalid.yaml, which is rejected naming 
 t.test('the tutorial settings are what the examples say', async (t) => {
   const [scratch] = loadManifests(join(examplesDir, 'resnext-scratch.yaml')) as Json[];
   t.match(scratch.spec, {
-    replicas: 4,
-    gpusPerReplica: 1,
+    replicas: 1,
+    gpusPerReplica: 4,
     model: { architecture: 'resnext' },
     data: { imageShape: [3, 28, 28] },
     hyperparameters: { batchSize: 128, learningRate: 0.05, epochs: 100 },
     checkpoint: { uri: /^s3:\/\// },
   });
+  t.notOk('image' in (scratch.spec as Json), 'the chart\'s trainer.image runs it');
   const [finetune] = loadManifests(join(examplesDir, 'resnext-finetune.yaml')) as Json[];
   t.match(finetune.spec, { pretrained: { uri: /^s3:\/\//, layerBeforeFullc: 'pool_global' }, model: { numClasses: 10 } });
+  const [claim, pvcJob] = loadManifests(join(examplesDir, 'pvc-checkpoint.yaml')) as Json[];
+  t.match(claim, { kind: 'PersistentVolumeClaim', metadata: { name: 'cifar-runs' }, spec: { accessModes: ['ReadWriteMany'] } });
+  t.match(pvcJob?.spec, { replicas: 2, volumes: [{ name: 'runs', persistentVolumeClaim: { claimName: 'cifar-runs' } }], volumeMounts: [{ name: 'runs', mountPath: '/runs' }], checkpoint: { uri: '/runs/resnet-pvc/checkpoints' } });
 });
 
 const dataMount: Json = { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'cifar' } }], volumeMounts: [{ name: 'data', mountPath: '/data' }] };

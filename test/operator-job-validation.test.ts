@@ -1,7 +1,10 @@
 import t from 'tap';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { withDefaults } from '../operator/api/defaults.js';
 import type { CifarTrainingJobSpec } from '../operator/api/types.js';
 import { localPath, validateJobSpec } from '../operator/core/job-validation.js';
+import { REPO_ROOT, loadManifests } from './helpers/crd.js';
 import { FakeCluster, at } from './helpers/plan-cluster.js';
 
 const base: CifarTrainingJobSpec = {
@@ -56,4 +59,14 @@ t.test('an invalid spec fails the job before anything is created, naming the fie
   t.match(c.condition('Failed'), { reason: 'InvalidSpec', message: /^the spec cannot run: spec\.data\.train: \/data\/train\.rec is not under any of spec\.volumeMounts/ });
   t.same(plan.actions.filter((a) => a.kind === 'CreatePod'), [], 'no pod');
   t.match(plan.events, [{ type: 'Warning', reason: 'InvalidSpec' }]);
+});
+
+t.test('every example passes the operator\'s own checks with the chart\'s default trainer image', async (t) => {
+  const dir = join(REPO_ROOT, 'examples');
+  const jobs = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') && f !== 'invalid.yaml')
+    .flatMap((f) => loadManifests(join(dir, f)).map((doc) => ({ file: f, doc: doc as { kind?: string; spec?: CifarTrainingJobSpec } })))
+    .filter(({ doc }) => doc.kind === 'CifarTrainingJob');
+  t.ok(jobs.length >= 4, `${jobs.length} example jobs`);
+  for (const { file, doc } of jobs) t.same(validateJobSpec(withDefaults(doc.spec as CifarTrainingJobSpec), { trainerImage: 'registry.example.com/cifar-trainer:1' }), [], file);
 });

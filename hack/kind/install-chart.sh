@@ -9,5 +9,6 @@ helm_cmd upgrade --install cifar-operator "${REPO_ROOT}/charts/cifar-operator" \
   --set image.repository="${OPERATOR_IMAGE%:*}" \
   --set image.tag="${OPERATOR_IMAGE##*:}" \
   --set image.pullPolicy=IfNotPresent \
+  --set trainer.image="${TRAINER_CPU_IMAGE}" \
   --wait --timeout 5m "$@"
 "${KUBECTL}" -n "${NAMESPACE}" get deployment,pods -l app.kubernetes.io/instance=cifar-operator

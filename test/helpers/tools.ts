@@ -78,10 +78,13 @@ export function parseManifests(text: string): RenderedObject[] {
 export const RELEASE = 'demo';
 export const RELEASE_NAMESPACE = 'cifar-system';
 
-/** `helm template` of the chart with `--set` pairs (and extra flags); the raw result. */
-export function helmTemplate(helm: string, sets: readonly string[] = [], extra: readonly string[] = []): Promise<CommandResult> {
+/** The values every install must set: no image is published (the chart refuses to render without them). */
+export const REQUIRED_VALUES: readonly string[] = ['image.repository=registry.example.com/ml/cifar-operator', 'trainer.image=registry.example.com/ml/cifar-trainer:0.1.0-gpu'];
+
+/** `helm template` of the chart with REQUIRED_VALUES, then `--set` pairs (and extra flags); the raw result. */
+export function helmTemplate(helm: string, sets: readonly string[] = [], extra: readonly string[] = [], required: readonly string[] = REQUIRED_VALUES): Promise<CommandResult> {
   const args = ['template', RELEASE, CHART_DIR, '--namespace', RELEASE_NAMESPACE, '--include-crds', ...extra];
-  for (const s of sets) args.push('--set', s);
+  for (const s of [...required, ...sets]) args.push('--set', s);
   return runCommand(helm, args, 60_000, { ...process.env, HELM_CACHE_HOME: join(repoRoot, 'node_modules', '.cache', 'helm') });
 }
 
@@ -108,4 +111,9 @@ export const ALL_OPTIONS_ON: readonly string[] = [
   'imagePullSecrets[0].name=regcred',
   'podAnnotations.example\\.com/team=ml',
   'priorityClassName=system-cluster-critical',
+  'networkPolicy.enabled=true',
+  'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring',
+  'networkPolicy.s3.to[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=minio',
+  'networkPolicy.s3.ports={9000}',
+  'rbac.gangSchedulers={coscheduling,volcano}',
 ];

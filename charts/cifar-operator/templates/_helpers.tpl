@@ -75,6 +75,18 @@ app.kubernetes.io/component: operator
 {{- default .Release.Namespace (include "cifar-operator.watchNamespace" .) -}}
 {{- end -}}
 
+{{/* Every namespace the chart prepares for trainer pods, comma-separated: the one above plus trainer.namespaces. */}}
+{{- define "cifar-operator.trainerNamespaces" -}}
+{{- prepend .Values.trainer.namespaces (include "cifar-operator.trainerNamespace" .) | uniq | join "," -}}
+{{- end -}}
+
+{{/* Labels of every trainer pod (operator/core/labels.ts): what the NetworkPolicy selects. */}}
+{{- define "cifar-operator.trainerPodLabels" -}}
+app.kubernetes.io/name: cifar-trainer
+app.kubernetes.io/managed-by: cifar-operator
+app.kubernetes.io/component: worker
+{{- end -}}
+
 {{- define "cifar-operator.leaseName" -}}
 {{- default (printf "%s-leader" (include "cifar-operator.fullname" .)) .Values.leaderElection.leaseName -}}
 {{- end -}}
@@ -89,17 +101,19 @@ app.kubernetes.io/component: operator
 
 {{/*
 What the operator may do to jobs and their children, shared by the ClusterRole and the
-namespaced Role. Secrets: the operator creates and deletes each job's peer-key Secret and
-watches them (by label) to recreate a deleted one; RBAC cannot restrict list/watch by label,
-so namespaced mode is the way to keep it away from other namespaces' Secrets.
+namespaced Role: only verbs operator/controller/cluster-api.ts uses (it reads through
+list+watch informers, so no get). Secrets: the operator creates and deletes each job's
+peer-key Secret and watches them (by label) to recreate a deleted one; RBAC cannot restrict
+list/watch by label, so namespaced mode is the way to keep it away from other namespaces'
+Secrets. PodGroups: created and deleted for gang scheduling, never read.
 */}}
 {{- define "cifar-operator.jobRules" -}}
 - apiGroups: ["training.cifar-operator.io"]
   resources: ["cifartrainingjobs"]
-  verbs: ["get", "list", "watch", "delete"]
+  verbs: ["list", "watch", "delete"]
 - apiGroups: ["training.cifar-operator.io"]
   resources: ["cifartrainingjobs/status"]
-  verbs: ["get", "update"]
+  verbs: ["update"]
 # Owner references with blockOwnerDeletion need update on the owner's finalizers when the
 # OwnerReferencesPermissionEnforcement admission plugin is on.
 - apiGroups: ["training.cifar-operator.io"]
@@ -107,14 +121,30 @@ so namespaced mode is the way to keep it away from other namespaces' Secrets.
   verbs: ["update"]
 - apiGroups: [""]
   resources: ["pods", "services", "secrets"]
-  verbs: ["get", "list", "watch", "create", "delete"]
+  verbs: ["list", "watch", "create", "delete"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- if has "coscheduling" .Values.rbac.gangSchedulers }}
+- apiGroups: ["scheduling.x-k8s.io"]
+  resources: ["podgroups"]
+  verbs: ["create", "delete"]
+{{- end }}
+{{- if has "volcano" .Values.rbac.gangSchedulers }}
+- apiGroups: ["scheduling.volcano.sh"]
+  resources: ["podgroups"]
+  verbs: ["create", "delete"]
+{{- end }}
 {{- end -}}
 
 {{/* Fails the render with a reason for combinations the schema cannot express. */}}
 {{- define "cifar-operator.validate" -}}
+{{- if not .Values.image.repository -}}
+{{- fail "image.repository is not set: no cifar-operator image is published. Build and push it first (from the repository root: docker build -f images/operator.Dockerfile -t REGISTRY/cifar-operator:TAG . && docker push REGISTRY/cifar-operator:TAG), then install with --set image.repository=REGISTRY/cifar-operator,image.tag=TAG (README, \"On a Kubernetes cluster\")" -}}
+{{- end -}}
+{{- if not .Values.trainer.image -}}
+{{- fail "trainer.image is not set: it is the image the operator runs trainer pods with when a job sets no spec.image, and none is published. Build and push it first (docker build -f images/trainer-gpu.Dockerfile -t REGISTRY/cifar-trainer:TAG-gpu . for GPU nodes, or images/trainer-cpu.Dockerfile; docker push ...), then install with --set trainer.image=REGISTRY/cifar-trainer:TAG-gpu (README, \"On a Kubernetes cluster\")" -}}
+{{- end -}}
 {{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) -}}
 {{- fail (printf "replicaCount is %d but leaderElection.enabled is false: replicas without a lease would reconcile the same jobs at once; enable leader election or set replicaCount to 1" (int .Values.replicaCount)) -}}
 {{- end -}}
