@@ -19,6 +19,8 @@ t.test('each local rank gets rank = node rank x nproc + local rank, its own GPU,
   t.same(plans[0]?.args, spec.command, 'local rank 0 runs the command as given');
   t.same(plans[1]?.args, ['train', '--epochs', '3'], 'the others run without the pod-wide metrics flags');
   t.notOk('CUDA_VISIBLE_DEVICES' in (planChildren({ ...spec, gpusPerProcess: 0 }, {})[0]?.env ?? {}), 'without GPUs the variable is left alone');
+  t.equal(planChildren({ ...spec, threadsPerProcess: 3 }, {})[1]?.env.OMP_NUM_THREADS, '3', 'each process gets its share of the CPUs');
+  t.notOk('OMP_NUM_THREADS' in (planChildren({ ...spec, threadsPerProcess: 3 }, { OMP_NUM_THREADS: '8' })[1]?.env ?? {}), 'unless the parent set OMP_NUM_THREADS');
 });
 
 t.test('GPU blocks follow a CUDA_VISIBLE_DEVICES the parent was given', async (t) => {
@@ -68,7 +70,7 @@ const scripted: SpawnChild = (args, env) =>
       '-e',
       `const fs = require('node:fs');
        const rank = Number(process.env.RANK);
-       console.log('rank ' + rank + ' args ' + process.argv.slice(1).join(' '));
+       console.log('rank ' + rank + ' args ' + process.argv.slice(1).join(' ') + ' threads ' + process.env.OMP_NUM_THREADS);
        if (rank === 1) {
          setTimeout(() => { fs.writeFileSync(process.env.CIFAR_TERMINATION_LOG, 'DataFormatError: s3://b/train.rec: at byte offset 64: bad magic'); process.exit(1); }, 100);
        } else {
@@ -89,7 +91,7 @@ t.test('one rank failing stops the others; the pod reports the root cause with i
   t.equal(code, 1, 'the permanent failure is the pod exit code');
   t.ok(Date.now() - started < 30_000, 'rank 0 was stopped, not waited out');
   t.equal(await readFile(join(dir, 'termination'), 'utf8'), 'rank 1: DataFormatError: s3://b/train.rec: at byte offset 64: bad magic');
-  t.match(out.text(), /^\[rank 0\] rank 0 args train --epochs 1$/m, "children's output is prefixed with their rank");
+  t.match(out.text(), /^\[rank 0\] rank 0 args train --epochs 1 threads \d+$/m, "children's output is prefixed with their rank");
   t.match(err.text(), /\[rank 0\] stopping: peer lost/);
   t.match(err.text(), /launch: rank 1 exited with code 1; stopping the other ranks/);
 });

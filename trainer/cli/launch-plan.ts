@@ -17,6 +17,8 @@ export interface LaunchSpec {
   worldSize: number;
   /** GPUs each process gets (CUDA_VISIBLE_DEVICES); 0 leaves the variable alone. */
   gpusPerProcess: number;
+  /** CPU threads each process may use (OMP_NUM_THREADS, which the trainer's --threads default honours), unless the parent set it. */
+  threadsPerProcess?: number;
   /** The subcommand and its arguments, run once per local rank. */
   command: readonly string[];
 }
@@ -73,6 +75,8 @@ export function planChildren(spec: LaunchSpec, env: Readonly<Record<string, stri
       LOCAL_WORLD_SIZE: String(n),
     };
     if (spec.gpusPerProcess > 0) childEnv.CUDA_VISIBLE_DEVICES = visibleDevices(localRank, spec.gpusPerProcess, n, env.CUDA_VISIBLE_DEVICES);
+    // The processes share the pod's CPUs; each one taking them all would oversubscribe them.
+    if (spec.threadsPerProcess !== undefined && (env.OMP_NUM_THREADS ?? '') === '') childEnv.OMP_NUM_THREADS = String(spec.threadsPerProcess);
     return { localRank, rank, args: localRank === 0 ? [...spec.command] : withoutFirstProcessFlags(spec.command), env: childEnv };
   });
 }

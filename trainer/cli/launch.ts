@@ -15,6 +15,7 @@ import { intFlag, parseFlags } from './command.js';
 import { UsageError } from '../util/errors.js';
 import { planChildren, podExit, type ChildExit, type ChildPlan, type LaunchSpec } from './launch-plan.js';
 import { writeTerminationMessage } from './termination-message.js';
+import { defaultThreadCount } from '../engine/backend/threads.js';
 
 const usage = `Usage: cifar-trainer launch --nproc-per-node N [options] -- COMMAND [ARGS...]
 
@@ -22,7 +23,8 @@ Runs N ranks of a data-parallel group in this pod (or machine), like torchrun
 --nproc-per-node: local rank i runs 'cifar-trainer COMMAND ARGS' with
 RANK = NODE_RANK x N + i, LOCAL_RANK = i and WORLD_SIZE from the environment (N when
 unset). Ranks of one pod are neighbours in the all-reduce ring. Only local rank 0 keeps
---metrics-port and --metrics-host: the pod has one metrics port.
+--metrics-port and --metrics-host: the pod has one metrics port. Unless OMP_NUM_THREADS is
+set, each rank gets OMP_NUM_THREADS = the pod's CPUs / N (its --threads default).
 
 Options:
   --nproc-per-node N       processes (ranks) in this pod, 1 to 64
@@ -97,7 +99,8 @@ interface Running {
 
 export async function runLaunch(argv: string[], io: CommandIO, spawnChild: SpawnChild = spawnSelf): Promise<number> {
   const { spec, stopTimeoutMs } = parseLaunch(argv, io.env);
-  const plans = planChildren(spec, io.env);
+  // The pod's CPUs (its cgroup limit, else the cores) split between its processes.
+  const plans = planChildren({ ...spec, threadsPerProcess: Math.max(1, Math.floor(defaultThreadCount(undefined, undefined, {}) / spec.nprocPerNode)) }, io.env);
   const scratch = await mkdtemp(join(tmpdir(), 'cifar-launch-'));
   const running: Running[] = [];
   let stopping = false;
