@@ -153,6 +153,50 @@ t.test('scheduling filters and messages (kube-scheduler default plugins)', async
   });
 });
 
+t.test('PersistentVolumeClaims: static binding (PV controller) and VolumeBinding PreFilter', async (t) => {
+  const server = await startTestApiServer(t, { scheduler: true });
+  const core = kubeConfigFor(server.url).makeApiClient(CoreV1Api);
+  await addNode(core, 'n1', { cpu: '2', memory: '4Gi', pods: '110' });
+  const withClaim = (name: string, claim: string): V1Pod => ({ metadata: { name }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }], volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }] } });
+  await core.createNamespacedPod({ namespace, body: withClaim('no-claim', 'missing') });
+  t.equal(condition(await scheduled(server, core, 'no-claim'))?.message, '0/1 nodes are available: persistentvolumeclaim "missing" not found. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.');
+  const pv = (name: string, size: string, modes: string[], extra: object = {}) => core.createPersistentVolume({ body: { metadata: { name }, spec: { capacity: { storage: size }, accessModes: modes, hostPath: { path: `/srv/${name}` }, ...extra } } });
+  await pv('too-small', '1Gi', ['ReadWriteMany']);
+  await pv('wrong-mode', '10Gi', ['ReadWriteOnce']);
+  await pv('other-class', '10Gi', ['ReadWriteMany'], { storageClassName: 'fast' });
+  await pv('big', '100Gi', ['ReadWriteMany', 'ReadWriteOnce']);
+  await pv('fits', '10Gi', ['ReadWriteMany']);
+  await server.gcIdle();
+  const claimBody = (name: string, size: string) => ({ metadata: { name }, spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: size } } } });
+  await core.createNamespacedPersistentVolumeClaim({ namespace, body: claimBody('huge', '1Ti') });
+  await core.createNamespacedPod({ namespace, body: withClaim('waits', 'huge') });
+  t.equal(condition(await scheduled(server, core, 'waits'))?.message, '0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.');
+  await core.createNamespacedPersistentVolumeClaim({ namespace, body: claimBody('data', '5Gi') });
+  await core.createNamespacedPod({ namespace, body: withClaim('claimed', 'data') });
+  await server.gcIdle();
+  t.ok(await eventually(async () => (await core.readNamespacedPersistentVolumeClaim({ namespace, name: 'data' })).status?.phase === 'Bound', 5_000), 'the claim is bound');
+  const claim = await core.readNamespacedPersistentVolumeClaim({ namespace, name: 'data' });
+  t.equal(claim.spec?.volumeName, 'fits', 'the smallest volume of its class that has the access modes and the size');
+  t.same(claim.status?.capacity, { storage: '10Gi' });
+  const bound = await core.readPersistentVolume({ name: 'fits' });
+  t.equal(bound.status?.phase, 'Bound');
+  t.same([bound.spec?.claimRef?.namespace, bound.spec?.claimRef?.name, bound.spec?.claimRef?.uid], [namespace, 'data', claim.metadata?.uid]);
+  t.equal((await core.readPersistentVolume({ name: 'big' })).status?.phase, 'Available');
+  t.ok(await eventually(async () => (await core.readNamespacedPod({ namespace, name: 'claimed' })).spec?.nodeName === 'n1', 5_000), 'a pod with a bound claim is scheduled');
+  await pv('huge-pv', '2Ti', ['ReadWriteMany']);
+  t.ok(await eventually(async () => (await core.readNamespacedPod({ namespace, name: 'waits' })).spec?.nodeName === 'n1', 5_000), 'the waiting pod is scheduled once a volume binds its claim');
+  await core.deleteNamespacedPersistentVolumeClaim({ namespace, name: 'data' });
+  await server.gcIdle();
+  t.ok(await eventually(async () => (await core.readPersistentVolume({ name: 'fits' })).status?.phase === 'Released', 5_000), 'Retain: Released when its claim is deleted');
+  const kubectlBin = findKubectl();
+  if (kubectlBin) {
+    const k = await kubectlFor(t, kubectlBin, server.url);
+    const got = await k.run(['get', 'pv']);
+    t.match(got.stdout, /^NAME\s+CAPACITY\s+ACCESS MODES\s+RECLAIM POLICY\s+STATUS\s+CLAIM\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+REASON\s+AGE\n/);
+    t.match(got.stdout, /\nfits\s+10Gi\s+RWX\s+Retain\s+Released\s+default\/data\s+/);
+  }
+});
+
 t.test('a node whose kubelet stops renewing its Lease turns Unknown and unreachable (node lifecycle controller)', async (t) => {
   const server = await startTestApiServer(t, { scheduler: true, nodeMonitorGracePeriodMs: 400 });
   const core = kubeConfigFor(server.url).makeApiClient(CoreV1Api);

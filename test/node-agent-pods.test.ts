@@ -132,6 +132,12 @@ t.test('node agent runs pods bound to its node as sandboxed local processes', as
   });
   withSecret.spec!.containers[0].volumeMounts!.push({ name: 'peer', mountPath: '/var/run/cifar-operator/peer', readOnly: true });
   withSecret.spec!.volumes!.push({ name: 'peer', secret: { secretName: 'peer-key', defaultMode: 0o440 } });
+  // A PersistentVolume on a host directory, bound to a claim the pod mounts at /data.
+  await core.createPersistentVolume({ body: { metadata: { name: `pv-${OCTET}` }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: join(dir, 'pv-data'), type: 'DirectoryOrCreate' } } } });
+  await core.createNamespacedPersistentVolumeClaim({ namespace: 'default', body: { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } });
+  const claimed = pod('claimed', ['--report', '/data/claimed.json']);
+  claimed.spec!.containers[0].volumeMounts!.push({ name: 'data', mountPath: '/data' });
+  claimed.spec!.volumes!.push({ name: 'data', persistentVolumeClaim: { claimName: 'data' } });
   const hostOnly = join(tmpdir(), 'node-agent-host-only');
   const stateInside = join(dir, 'state', 'nodes');
   const checks = ['/tmp', REPORT_DIR, '/usr', REPO, '/var/run/cifar-operator/peer', stateInside, hostOnly, '/root', '/dev/null', '/proc/self'];
@@ -145,6 +151,7 @@ t.test('node agent runs pods bound to its node as sandboxed local processes', as
     core.createNamespacedPod({ namespace: 'default', body: pod('crash', ['--exit', '1', '--stderr', 'Error: bad --data-uri s3://nope']) }),
     core.createNamespacedPod({ namespace: 'default', body: withSecret }),
     core.createNamespacedPod({ namespace: 'default', body: locked }),
+    core.createNamespacedPod({ namespace: 'default', body: claimed }),
   ]);
 
   await t.test('a pod that exits 0 is Succeeded, with the downward API env (kubelet status)', async (t) => {
@@ -194,6 +201,12 @@ t.test('node agent runs pods bound to its node as sandboxed local processes', as
     t.not(c['/proc/self'], 'missing', '/proc is mounted');
   });
 
+  await t.test('a PersistentVolumeClaim bound to a host directory is mounted at its mountPath', async (t) => {
+    const p = await waitFor(core, 'claimed', finished);
+    t.equal(p.status?.phase, 'Succeeded', JSON.stringify(p.status?.containerStatuses?.[0].state));
+    t.ok(existsSync(join(dir, 'pv-data', 'claimed.json')), "the pod's write landed in the volume's host directory");
+  });
+
   await t.test('a pod that exits 75 is Failed with its exit code and its /dev/termination-log message', async (t) => {
     const p = await waitFor(core, 'retry', finished);
     t.equal(p.status?.phase, 'Failed');
@@ -212,8 +225,8 @@ t.test('node agent runs pods bound to its node as sandboxed local processes', as
   await t.test('every pod got its own loopback IP', async (t) => {
     const list = await core.listNamespacedPod({ namespace: 'default' });
     const ips = list.items.map((p) => p.status?.podIP);
-    t.equal(ips.length, 5);
-    t.equal(new Set(ips).size, 5, `unique: ${ips.join(', ')}`);
+    t.equal(ips.length, 6);
+    t.equal(new Set(ips).size, 6, `unique: ${ips.join(', ')}`);
   });
 
   await t.test('container logs are kept in the CRI format, per stream, with timestamps', async (t) => {

@@ -120,7 +120,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       scheduler: true,
       log: (l: string) => {
         // Controllers' decisions are worth seeing; every request only with --verbose.
-        if (opts.verbose || /^(scheduler|gc|namespace controller|node lifecycle):/.test(l)) opts.log(`control-plane: ${l}`);
+        if (opts.verbose || /^(scheduler|gc|namespace controller|node lifecycle|volume binder):/.test(l)) opts.log(`control-plane: ${l}`);
       },
     });
     cleanups.push(() => server.stop());

@@ -25,6 +25,7 @@ export interface Scheduler {
 
 const PODS = { group: '', plural: 'pods' };
 const NODES = { group: '', plural: 'nodes' };
+const CLAIMS = { group: '', plural: 'persistentvolumeclaims' };
 
 function meta(o: JsonObject): JsonObject {
   return getObject(o, 'metadata') ?? {};
@@ -40,7 +41,7 @@ function waitingForNode(pod: JsonObject): boolean {
 
 /** Node/pod changes after which a pass may place something. */
 function relevant(ev: StoreEvent): boolean {
-  if (ev.key === storageKey(NODES)) return true;
+  if (ev.key === storageKey(NODES) || ev.key === storageKey(CLAIMS)) return true;
   if (ev.key !== storageKey(PODS)) return false;
   if (ev.type !== 'MODIFIED') return true;
   const before = ev.previous;
@@ -129,7 +130,7 @@ export function startScheduler(ops: Operations, log: (line: string) => void = ()
         reportUnschedulable(podType, pod, 'invalid resource requests');
         continue;
       }
-      const decision = schedule(pod, [...states.values()]);
+      const decision = schedule(pod, [...states.values()], (claim) => store.get(storageKey(CLAIMS), ns, claim));
       if (decision.node === undefined) {
         reportUnschedulable(podType, pod, decision.message);
         continue;

@@ -1,6 +1,7 @@
 /**
  * The default scheduler's filters and its explanation when nothing fits, pure:
- * - plugins, in the default order (pkg/scheduler/framework/plugins): NodeUnschedulable,
+ * - plugins, in the default order (pkg/scheduler/framework/plugins): VolumeBinding's
+ *   PreFilter (claims must exist and be bound), then per node NodeUnschedulable,
  *   TaintToleration, NodeAffinity (nodeSelector and required node affinity),
  *   NodeResourcesFit (sum of the requests of the pods bound to a node, terminated ones
  *   excluded, against its allocatable cpu, memory, pods and extended resources such as
@@ -178,6 +179,28 @@ export function unschedulableMessage(results: ReadonlyArray<Exclude<FilterResult
 
 export const NO_NODES_MESSAGE = 'no nodes available to schedule pods';
 
+/**
+ * VolumeBinding's PreFilter: every persistentVolumeClaim volume must name an existing,
+ * bound claim (claims bind immediately here). Its message replaces the per-node reasons.
+ */
+export function volumePreFilter(pod: JsonObject, claim: (name: string) => JsonObject | undefined): string | undefined {
+  let unbound = false;
+  for (const v of (getArray(getObject(pod, 'spec'), 'volumes') ?? []).filter(isObject)) {
+    const name = getString(getObject(v, 'persistentVolumeClaim'), 'claimName');
+    if (name === undefined) continue;
+    const c = claim(name);
+    if (!c) return `persistentvolumeclaim "${name}" not found`;
+    if (getObject(c, 'metadata')?.deletionTimestamp) return `persistentvolumeclaim "${name}" is being deleted`;
+    if (getString(getObject(c, 'status'), 'phase') !== 'Bound') unbound = true;
+  }
+  return unbound ? 'pod has unbound immediate PersistentVolumeClaims' : undefined;
+}
+
+/** FitError.Error() when a PreFilter plugin rejected the pod on every node. */
+export function preFilterMessage(nodes: number, message: string): string {
+  return `0/${nodes} nodes are available: ${message}. preemption: 0/${nodes} nodes are available: ${nodes} Preemption is not helpful for scheduling.`;
+}
+
 export interface NodeState {
   node: JsonObject;
   used: Resources;
@@ -185,8 +208,10 @@ export interface NodeState {
 }
 
 /** The node to bind to, least allocated first, or why there is none. */
-export function schedule(pod: JsonObject, nodes: readonly NodeState[]): ScheduleDecision {
+export function schedule(pod: JsonObject, nodes: readonly NodeState[], claim: (name: string) => JsonObject | undefined = () => undefined): ScheduleDecision {
   if (nodes.length === 0) return { node: undefined, message: NO_NODES_MESSAGE };
+  const volumes = volumePreFilter(pod, claim);
+  if (volumes !== undefined) return { node: undefined, message: preFilterMessage(nodes.length, volumes) };
   const req = podRequests(pod);
   const failures: Array<Exclude<FilterResult, { fits: true }>> = [];
   const feasible: Array<{ name: string; score: number }> = [];

@@ -11,6 +11,8 @@ import { nodeResourceType, POD_SUBRESOURCES } from './node-type.js';
 import { Operations } from './operations.js';
 import { ResourceRegistry } from './resource-registry.js';
 import { startScheduler } from './scheduler.js';
+import { storageResourceTypes } from './storage-types.js';
+import { startVolumeBinder } from './volume-binder.js';
 import { Store } from './store.js';
 
 export interface ApiServerOptions {
@@ -60,11 +62,12 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const store = new Store({ historySize: opts.historySize ?? 10_000 });
   const registry = new ResourceRegistry();
   const types = builtinTypes().map((t) => (t.group === '' && t.plural === 'pods' ? { ...t, subresources: [...(t.subresources ?? []), ...POD_SUBRESOURCES] } : t));
-  for (const t of [...types, nodeResourceType(), crdResourceType()]) registry.register(t);
+  for (const t of [...types, nodeResourceType(), ...storageResourceTypes(), crdResourceType()]) registry.register(t);
   const unsyncCrds = syncCrds(store, registry);
   const ops = new Operations(store, registry);
   const gc = startGarbageCollector(ops, (key) => typeForKey(registry, key), log);
   const lifecycle = startNodeLifecycle(ops, { log, ...(opts.nodeMonitorGracePeriodMs === undefined ? {} : { gracePeriodMs: opts.nodeMonitorGracePeriodMs }) });
+  const binder = startVolumeBinder(ops, log);
   const scheduler = opts.scheduler ? startScheduler(ops, log) : undefined;
   const nsType = registry.lookup('', 'v1', 'namespaces');
   const crdType = registry.lookup('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
@@ -102,11 +105,15 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     store,
     registry,
     ops,
-    gcIdle: () => gc.idle(),
+    gcIdle: async () => {
+      await binder.idle();
+      await gc.idle();
+    },
     schedulerIdle: async () => scheduler?.idle(),
     async stop() {
       gc.stop();
       lifecycle.stop();
+      binder.stop();
       scheduler?.stop();
       unsyncCrds();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

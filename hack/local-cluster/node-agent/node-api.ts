@@ -2,12 +2,15 @@
  * The calls the node agent makes besides watching: the same ones a kubelet makes.
  * Behind an interface so the pod lifecycle does not depend on client-node details.
  */
-import { ApiException, CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { ApiException, CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node, type V1PersistentVolume, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
 
 export interface NodeApi {
   /** Decoded data, or undefined when the object does not exist. */
   readSecret(namespace: string, name: string): Promise<Record<string, Buffer> | undefined>;
   readConfigMap(namespace: string, name: string): Promise<Record<string, Buffer> | undefined>;
+  /** Undefined when the object does not exist. */
+  readClaim(namespace: string, name: string): Promise<V1PersistentVolumeClaim | undefined>;
+  readVolume(name: string): Promise<V1PersistentVolume | undefined>;
   /** Merge-patches pods/status; false when the pod is gone. */
   patchPodStatus(namespace: string, name: string, uid: string, status: object): Promise<boolean>;
   /**
@@ -55,6 +58,8 @@ export function clientNodeApi(kc: KubeConfig): NodeApi {
         ...Object.fromEntries(Object.entries(cm.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'utf8')])),
       };
     },
+    readClaim: (namespace, name) => orNotFound(() => core.readNamespacedPersistentVolumeClaim({ namespace, name })),
+    readVolume: (name) => orNotFound(() => core.readPersistentVolume({ name })),
     async patchPodStatus(namespace, name, uid, status) {
       // The uid precondition keeps a late write for a deleted pod off its same-named successor.
       const body = { metadata: { uid }, status };

@@ -26,7 +26,7 @@ import { buildContainerProcess, DEFAULT_PATH } from './process-spec.js';
 import { SANDBOX_SETUP_FAILED, sandboxScript, unshareArgs, type BindMount } from './sandbox.js';
 import type { SandboxSupport } from './sandbox-probe.js';
 import { terminationMessage } from './termination-message.js';
-import { planMounts, volumeFiles } from './volumes.js';
+import { planMounts, volumeFiles, type ClaimedPath, type HostPathType } from './volumes.js';
 
 export interface WorkerDeps {
   api: NodeApi;
@@ -256,7 +256,7 @@ export class PodWorker {
       if (data) configMaps.set(name, data);
     }
     const sources: EnvSourceData = { secrets, configMaps };
-    const plans = planMounts(pod, container, this.podDir);
+    const plans = planMounts(pod, container, this.podDir, await this.#resolveClaims());
     const volumes = [];
     for (const plan of plans) {
       const s = plan.source;
@@ -292,6 +292,30 @@ export class PodWorker {
     await writeFile(scriptPath, script, { mode: 0o600 });
     // The script sets the process's environment itself (env -i); the setup shell needs only a PATH.
     return { spawnArgs: unshareArgs(userNamespace, scriptPath), env: { PATH: DEFAULT_PATH }, terminationLogFile, errorFile };
+  }
+
+  /**
+   * The directories behind the pod's PersistentVolumeClaims: each claim must exist and be
+   * bound, and its volume must be a hostPath or local volume (the only kinds this machine has).
+   */
+  async #resolveClaims(): Promise<Map<string, ClaimedPath>> {
+    const ns = this.#pod.metadata?.namespace ?? 'default';
+    const out = new Map<string, ClaimedPath>();
+    for (const v of this.#pod.spec?.volumes ?? []) {
+      const ref = v.persistentVolumeClaim;
+      if (!ref) continue;
+      const where = `pod ${this.ref}: volume "${v.name}"`;
+      const claim = await this.#deps.api.readClaim(ns, ref.claimName);
+      if (!claim) throw new PodConfigError('ContainerCreating', `${where}: persistentvolumeclaim "${ref.claimName}" not found`);
+      const pvName = claim.spec?.volumeName;
+      if (claim.status?.phase !== 'Bound' || !pvName) throw new PodConfigError('ContainerCreating', `${where}: persistentvolumeclaim "${ref.claimName}" is not bound`);
+      const pv = await this.#deps.api.readVolume(pvName);
+      if (!pv) throw new PodConfigError('ContainerCreating', `${where}: persistentvolume "${pvName}" not found`);
+      const path = pv.spec?.hostPath?.path ?? pv.spec?.local?.path;
+      if (!path) throw new PodConfigError('CreateContainerConfigError', `${where}: persistentvolume "${pvName}" is neither hostPath nor local; the local cluster mounts only those`, true);
+      out.set(ref.claimName, { path, type: (pv.spec?.hostPath?.type ?? (pv.spec?.local ? 'Directory' : '')) as HostPathType, readOnly: ref.readOnly ?? false });
+    }
+    return out;
   }
 
   #report(container: V1Container, state: ContainerState): void {

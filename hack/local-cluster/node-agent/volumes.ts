@@ -37,10 +37,22 @@ export interface MountPlan {
 /** Kubernetes' default file mode for Secret and ConfigMap volumes. */
 export const DEFAULT_VOLUME_MODE = 0o644;
 
-function sourceOf(pod: V1Pod, volumeName: string): VolumeSource {
+/** The host directory behind a bound PersistentVolumeClaim (its volume's hostPath or local path). */
+export interface ClaimedPath {
+  path: string;
+  type: HostPathType;
+  readOnly: boolean;
+}
+
+function sourceOf(pod: V1Pod, volumeName: string, claims: ReadonlyMap<string, ClaimedPath>): VolumeSource {
   const v = (pod.spec?.volumes ?? []).find((x) => x.name === volumeName);
   if (v === undefined) throw new PodConfigError('CreateContainerConfigError', `pod ${podRef(pod)}: volumeMounts: volume "${volumeName}" is not in spec.volumes`, true);
   if (v.emptyDir) return { kind: 'emptyDir' };
+  if (v.persistentVolumeClaim) {
+    const claimed = claims.get(v.persistentVolumeClaim.claimName);
+    if (!claimed) throw new PodConfigError('ContainerCreating', `pod ${podRef(pod)}: volume "${volumeName}": persistentvolumeclaim "${v.persistentVolumeClaim.claimName}" is not resolved`);
+    return { kind: 'hostPath', path: claimed.path, type: claimed.type };
+  }
   if (v.hostPath) {
     const path = v.hostPath.path;
     if (!path.startsWith('/')) throw new PodConfigError('CreateContainerConfigError', `pod ${podRef(pod)}: volume "${volumeName}": hostPath.path ${JSON.stringify(path)} must be absolute`, true);
@@ -64,7 +76,7 @@ function sourceOf(pod: V1Pod, volumeName: string): VolumeSource {
       ...(v.configMap.items ? { items: v.configMap.items.map((i) => ({ key: i.key, path: i.path, ...(i.mode === undefined ? {} : { mode: i.mode }) })) } : {}),
     };
   }
-  throw new PodConfigError('CreateContainerConfigError', `pod ${podRef(pod)}: volume "${volumeName}": only emptyDir, hostPath, secret and configMap volumes are supported by the local cluster`, true);
+  throw new PodConfigError('CreateContainerConfigError', `pod ${podRef(pod)}: volume "${volumeName}": only emptyDir, hostPath, persistentVolumeClaim, secret and configMap volumes are supported by the local cluster`, true);
 }
 
 function safeRelative(pod: V1Pod, what: string, path: string): string {
@@ -78,19 +90,21 @@ function safeRelative(pod: V1Pod, what: string, path: string): string {
  * Where each mount's data is: a directory per volume under `podDir/volumes` (subPath
  * mounts share it), or the host path itself. The mountPath must be absolute and not /.
  */
-export function planMounts(pod: V1Pod, container: V1Container, podDir: string): MountPlan[] {
+export function planMounts(pod: V1Pod, container: V1Container, podDir: string, claims: ReadonlyMap<string, ClaimedPath> = new Map()): MountPlan[] {
   return (container.volumeMounts ?? []).map((m) => {
     const mountPath = m.mountPath.replace(/\/+$/, '');
     if (!mountPath.startsWith('/') || mountPath.split('/').includes('..')) {
       throw new PodConfigError('CreateContainerConfigError', `pod ${podRef(pod)}: volumeMounts ${JSON.stringify(m.mountPath)}: must be an absolute path without '..', and not /`, true);
     }
-    const source = sourceOf(pod, m.name);
+    const source = sourceOf(pod, m.name, claims);
+    const claimName = (pod.spec?.volumes ?? []).find((x) => x.name === m.name)?.persistentVolumeClaim?.claimName;
+    const claimReadOnly = claimName !== undefined && (claims.get(claimName)?.readOnly ?? false);
     const volumeDir = source.kind === 'hostPath' ? source.path : join(podDir, 'volumes', safeRelative(pod, `volumeMounts ${m.mountPath}`, m.name));
     return {
       volumeName: m.name,
       mountPath,
       hostDir: m.subPath ? join(volumeDir, safeRelative(pod, `volumeMounts ${m.mountPath} subPath`, m.subPath)) : volumeDir,
-      readOnly: source.kind === 'secret' || source.kind === 'configMap' ? true : (m.readOnly ?? false),
+      readOnly: source.kind === 'secret' || source.kind === 'configMap' || claimReadOnly ? true : (m.readOnly ?? false),
       source,
     };
   });
