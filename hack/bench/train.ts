@@ -58,7 +58,7 @@ const CASES: Case[] = [
 ];
 const RESNEXT: Case = { label: 'ResNeXt-29 8x64d', spec: { name: 'resnext', preset: '8x64d', inputShape: [28, 28, 3], numClasses: 10 }, peer: 'resnext29' };
 
-interface Timing { ips: number; msPerStep: number; steps: number }
+interface Timing { ips: number; msPerStep: number; cpuMsPerStep: number; steps: number }
 
 /** Images/s of full training steps on `backend`: one warm-up step, then steps for `maxSeconds` (at most `maxSteps`). */
 async function timeOurs(backend: BackendName, c: Case, batch: number, threads: number, maxSeconds: number, maxSteps = 50): Promise<Timing> {
@@ -78,13 +78,15 @@ async function timeOurs(backend: BackendName, c: Case, batch: number, threads: n
   try {
     step(); // warm-up: primitives, allocation
     let steps = 0;
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     do {
       step();
       steps++;
     } while ((performance.now() - t0) / 1000 < maxSeconds && steps < maxSteps);
     const ms = (performance.now() - t0) / steps;
-    return { ips: (batch * 1000) / ms, msPerStep: ms, steps };
+    const cpu = process.cpuUsage(cpu0);
+    return { ips: (batch * 1000) / ms, msPerStep: ms, cpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps, steps };
   } finally {
     sgd.dispose();
     model.dispose();
@@ -129,11 +131,20 @@ try {
       if (ours === undefined) break;
       const mine: number[] = [];
       const theirs: number[] = [];
+      const mineCpu: number[] = [];
+      const theirsCpu: number[] = [];
       for (let r = 0; r < rounds; r++) {
         // Alternate who goes first, so that a change in background load does not favour one side.
-        const runMine = async () => mine.push((await timeOurs(ours, c, BATCH, threads, seconds)).ips);
+        const runMine = async () => {
+          const t = await timeOurs(ours, c, BATCH, threads, seconds);
+          mine.push(t.ips);
+          mineCpu.push(t.cpuMsPerStep);
+        };
         const runTheirs = async () => {
-          if (peer) theirs.push((await peer.time({ model: c.peer, threads, batch: BATCH, size: c.spec.inputShape[0], maxSeconds: seconds, maxSteps: 50 })).imagesPerSecond);
+          if (!peer) return;
+          const t = await peer.time({ model: c.peer, threads, batch: BATCH, size: c.spec.inputShape[0], maxSeconds: seconds, maxSteps: 50 });
+          theirs.push(t.imagesPerSecond);
+          theirsCpu.push(t.cpuMsPerStep);
         };
         if (r % 2 === 0) {
           await runMine();
@@ -148,8 +159,11 @@ try {
       if (peer) {
         const perRound = mine.map((v, i) => v / theirs[i]);
         const ratio = median(perRound);
+        // CPU time per step is far less sensitive than wall time to other work on the machine.
+        const cpuRatio = median(theirsCpu.map((v, i) => v / mineCpu[i]));
         console.log(`  ${threads} thread${threads === 1 ? '' : 's'}: native ${fmt(m, 1)} images/s${vsWasm}, PyTorch ${fmt(median(theirs), 1)} images/s: ` +
-          `${fmt(ratio, 2)} of PyTorch (rounds ${perRound.map((v) => fmt(v, 2)).join(', ')})`);
+          `${fmt(ratio, 2)} of PyTorch (rounds ${perRound.map((v) => fmt(v, 2)).join(', ')}); CPU time per step ${fmt(median(mineCpu))} ms against ` +
+          `${fmt(median(theirsCpu))} ms: ${fmt(cpuRatio, 2)} of PyTorch by CPU time`);
         ratios.push(`${fmt(ratio, 2)}`);
       } else {
         console.log(`  ${threads} thread${threads === 1 ? '' : 's'}: native ${fmt(m, 1)} images/s${vsWasm}`);
