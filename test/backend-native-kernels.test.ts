@@ -180,6 +180,17 @@ t.test('BatchMatMul and _FusedMatMul: transposes, broadcast batches, bias and re
   }
 });
 
+t.test('dense (fused matMul, bias, relu) and max-pool gradients match finite differences', { skip }, async (t) => {
+  await tf.setBackend('native');
+  const rng = new Rng(61);
+  // Inputs kept away from relu's kink and from max-pool ties, where the derivative jumps.
+  const dense = [randomHost(rng, [5, 7]), randomHost(rng, [7, 4]), randomHost(rng, [4], 2, 3)];
+  checkFiniteDifferences(t, 'dense', dense, (a, b, bias) => tf.fused.matMul({ a, b, bias, activation: 'relu' }), rng, 1e-2);
+  const x = randomHost(rng, [2, 6, 6, 3]);
+  x.values.forEach((_, i) => { x.values[i] = (i * 7919) % 431 / 43.1; }); // distinct values, spaced 0.1 apart at least
+  checkFiniteDifferences(t, 'max pool 3x3/2 same', [x], (v) => tf.maxPool(v as tf.Tensor4D, 3, 2, 'same'), rng, 1e-3);
+});
+
 t.test('binary ops broadcast like the cpu backend', { skip }, async (t) => {
   const rng = new Rng(31);
   const pairs: [number[], number[]][] = [
