@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { fusedSgdMomentum } from '../backend/sgd-update.js';
 
 /** One trainable variable and how the optimizer treats it. */
 export interface ParameterSpec {
@@ -50,6 +51,13 @@ export class Sgd {
         const grad = grads[p.variable.name];
         if (!grad) continue;
         const buf = this.buffers.get(p.variable.name)!;
+        // The native backend does the five ops below in one pass.
+        const fused = fusedSgdMomentum(p.variable, grad, buf, { lr: lr * p.lrMultiplier, momentum, weightDecay: p.decay ? weightDecay : 0, nesterov });
+        if (fused !== null) {
+          buf.assign(fused.buffer);
+          p.variable.assign(fused.variable);
+          continue;
+        }
         const g = p.decay && weightDecay > 0 ? grad.add(p.variable.mul(weightDecay)) : grad;
         const v = buf.mul(momentum).add(g);
         buf.assign(v);
