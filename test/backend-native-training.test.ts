@@ -46,7 +46,7 @@ async function train(backend: 'cpu' | 'wasm' | 'native', spec: Omit<ModelSpec, '
   await selectBackend(backend, () => {}, { threads });
   const model = buildModel({ ...spec, seed: 3 });
   const params = parameterGroups(model).head.map((p) => ({ variable: p.variable, decay: p.kind === 'weight', lrMultiplier: 1 }));
-  const weightName = new Map(model.weights.map((w) => [w.read().name, w.originalName]));
+  const weightName = new Map(model.weights.map((w) => [(w.read() as tf.Variable).name, w.originalName]));
   const sgd = new Sgd(params, { momentum: 0.9, nesterov: false, weightDecay: 1e-4 });
   try {
     let out: StepOutcome = { loss: NaN, grads: new Map(), weights: new Map() };
@@ -112,4 +112,30 @@ t.test('one and two threads agree to rounding', { skip }, async (t) => {
   for (const [name, w] of one.weights) worst = Math.max(worst, maxRelError(two.weights.get(name) ?? new Float32Array(), w));
   t.ok(worst < 1e-4, `largest weight difference ${worst.toExponential(1)}`);
   t.equal(loadNativeAddon().addon?.info().threads, 2, 'the last selection set two threads');
+});
+
+t.test('the fused SGD update is bit-identical to the op chain it replaces (run on wasm)', { skip }, async (t) => {
+  const rng = new Rng(71);
+  const values = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+  const shapes = [[3, 3, 16, 16], [16], [40000]]; // a conv kernel, a bias, one large enough for threads
+  const init = shapes.map((s) => ({ shape: s, w: values(s.reduce((a, b) => a * b, 1)), g: values(s.reduce((a, b) => a * b, 1)) }));
+  const run = async (backend: 'wasm' | 'native', nesterov: boolean): Promise<Float32Array[]> => {
+    await selectBackend(backend, () => {}, { threads: 2 });
+    const params = init.map((p, i) => ({ variable: tf.variable(tf.tensor(p.w, p.shape)), decay: i !== 1, lrMultiplier: i === 2 ? 0.1 : 1 }));
+    const sgd = new Sgd(params, { momentum: 0.9, nesterov, weightDecay: 5e-4 });
+    for (let step = 0; step < 3; step++) {
+      const grads = Object.fromEntries(params.map((p, i) => [p.variable.name, tf.tensor(init[i].g.map((v) => v * (step + 1)), init[i].shape)]));
+      sgd.apply(grads, 0.05);
+      tf.dispose(Object.values(grads));
+    }
+    const out = params.map((p) => p.variable.dataSync() as Float32Array);
+    sgd.dispose();
+    tf.dispose(params.map((p) => p.variable));
+    return out;
+  };
+  for (const nesterov of [false, true]) {
+    const wasm = await run('wasm', nesterov);
+    const native = await run('native', nesterov);
+    wasm.forEach((w, i) => t.same(Buffer.from(native[i].buffer), Buffer.from(w.buffer), `${nesterov ? 'Nesterov' : 'momentum'}: variable ${i} bit-identical`));
+  }
 });

@@ -26,6 +26,7 @@ export interface NativeAddon {
   batchNormInfer(heap: ArrayBuffer, params: Float64Array): void;
   maxPool(heap: ArrayBuffer, params: Float64Array): void;
   maxPoolGrad(heap: ArrayBuffer, params: Float64Array): void;
+  sgdMomentum(heap: ArrayBuffer, params: Float64Array): void;
 }
 
 export type AddonLoad = { addon: NativeAddon; path: string } | { addon: null; reason: string };
@@ -53,7 +54,7 @@ export function addonCandidates(env: NodeJS.ProcessEnv = process.env, here = dir
 
 const REQUIRED: readonly (keyof NativeAddon)[] = [
   'setThreads', 'info', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'matMul', 'binary', 'unary',
-  'unaryGrad', 'reduce', 'batchNormTrain', 'batchNormTrainGrad', 'batchNormInfer', 'maxPool', 'maxPoolGrad',
+  'unaryGrad', 'reduce', 'batchNormTrain', 'batchNormTrainGrad', 'batchNormInfer', 'maxPool', 'maxPoolGrad', 'sgdMomentum',
 ];
 
 let cached: AddonLoad | undefined;

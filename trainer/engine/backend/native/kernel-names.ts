@@ -32,6 +32,19 @@ export interface BatchNormTrainingAttrs {
   varianceEpsilon: number;
 }
 
+/**
+ * One SGD-with-momentum update: inputs variable, grad, buffer; attributes lr, momentum,
+ * weightDecay (0: none), nesterov; outputs [new variable, new buffer]. See ../sgd-update.ts.
+ */
+export const SGD_MOMENTUM = '_NativeSgdMomentum';
+
+export interface SgdMomentumAttrs {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  nesterov: boolean;
+}
+
 /** Activation gradients in one pass: inputs x (relu's input; tanh's or sigmoid's output) and dy. */
 export const RELU_GRAD = '_NativeReluGrad';
 export const TANH_GRAD = '_NativeTanhGrad';

@@ -11,6 +11,7 @@ import type { NativeKernelContext } from './kernels/kernel-context.js';
 import { matMulKernels } from './kernels/matmul.js';
 import { poolKernels } from './kernels/pool.js';
 import { reduceKernels } from './kernels/reduce.js';
+import { sgdKernels } from './kernels/sgd.js';
 
 /** The kernels the addon runs; every other kernel of the native backend is the wasm backend's. */
 export function nativeKernelConfigs(ctx: NativeKernelContext): tf.KernelConfig[] {
@@ -21,6 +22,7 @@ export function nativeKernelConfigs(ctx: NativeKernelContext): tf.KernelConfig[]
     ...reduceKernels(ctx),
     ...batchNormKernels(ctx),
     ...poolKernels(ctx),
+    ...sgdKernels(ctx),
   ];
 }
 

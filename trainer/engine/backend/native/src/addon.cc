@@ -110,6 +110,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"batchNormInfer", BatchNormInfer},
       {"maxPool", MaxPool},
       {"maxPoolGrad", MaxPoolGrad},
+      {"sgdMomentum", SgdMomentum},
   };
   for (const Entry& e : entries) {
     napi_value fn;

@@ -96,6 +96,7 @@ napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info);
 napi_value BatchNormInfer(napi_env env, napi_callback_info info);
 napi_value MaxPool(napi_env env, napi_callback_info info);
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info);
+napi_value SgdMomentum(napi_env env, napi_callback_info info);
 
 // Primitive caches are per thread count (oneDNN plans a primitive for the OpenMP team
 // size at creation), so they are dropped when it changes.
