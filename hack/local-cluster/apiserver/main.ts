@@ -4,10 +4,11 @@ import { errorMessage, UsageError } from '../../../trainer/util/errors.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { startApiServer } from './server.js';
 
-const USAGE = `usage: tsx hack/local-cluster/apiserver/main.ts [--port N] [--host 127.0.0.1] [--crds DIR] [--kubeconfig PATH] [--quiet]
+const USAGE = `usage: tsx hack/local-cluster/apiserver/main.ts [--port N] [--host 127.0.0.1] [--crds DIR] [--kubeconfig PATH] [--scheduler] [--quiet]
 
 A development-only Kubernetes API server kept in memory, listening on loopback without
-authentication. Prints a line containing "ready" once it accepts connections.`;
+authentication. Prints a line containing "ready" once it accepts connections. With
+--scheduler it also binds pods to the Nodes registered with it, as kube-scheduler would.`;
 
 async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -18,6 +19,7 @@ async function main(argv: string[]): Promise<void> {
       crds: { type: 'string' },
       kubeconfig: { type: 'string' },
       quiet: { type: 'boolean', default: false },
+      scheduler: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -31,6 +33,7 @@ async function main(argv: string[]): Promise<void> {
     host: values.host,
     port,
     ...(values.crds ? { crdDir: resolve(values.crds) } : {}),
+    scheduler: values.scheduler,
     log: values.quiet ? () => undefined : (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
   });
   if (values.kubeconfig) await writeKubeconfig(resolve(values.kubeconfig), server.url);
