@@ -35,6 +35,10 @@ t.test('the operator runs CifarTrainingJobs on the local cluster end to end', { 
   // Two operator replicas: one leads, the other stands by.
   const operators = new Map([['operator-a', startOperator(kubeconfig, 'operator-a')], ['operator-b', startOperator(kubeconfig, 'operator-b')]]);
   t.teardown(() => operators.forEach((p) => p.kill('SIGKILL')));
+  // The operators start cold (tsx compiles them) and one must win the lease before any job moves.
+  const leaderDeadline = Date.now() + 180_000;
+  while ((await client.leaseHolder()) === undefined && Date.now() < leaderDeadline) await new Promise((r) => setTimeout(r, 500));
+  t.ok(await client.leaseHolder(), 'an operator replica leads');
 
   const spec = (overrides: Partial<CifarTrainingJobSpec> & { epochs?: number; backoffLimit?: number; name: string }): CifarTrainingJobSpec => ({
     replicas: 2,
