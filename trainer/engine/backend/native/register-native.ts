@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { NativeAddon } from './addon.js';
 import { useNativeBatchNormInTraining } from './batch-norm-layer.js';
+import { useUnfusedConv2DLayer } from './conv-layer.js';
 import { registerNativeGradients } from './gradients.js';
 import { batchNormKernels } from './kernels/batch-norm.js';
 import { convKernels } from './kernels/conv.js';
@@ -54,5 +55,6 @@ export function registerNativeBackend(addon: NativeAddon, wasm: BackendWasm): st
   }
   registerNativeGradients();
   useNativeBatchNormInTraining();
+  useUnfusedConv2DLayer();
   return [...ourNames];
 }
