@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { allFloat32, heapOf, input, nativeKernel, offsetOf, sizeOf, type NativeKernelContext } from './kernel-context.js';
+import { allFloat32, heapOf, input, nativeKernel, offsetOf, params, sizeOf, type NativeKernelContext } from './kernel-context.js';
 
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, type BatchNormTrainingAttrs } from '../kernel-names.js';
 
@@ -21,7 +21,7 @@ export function batchNormKernels(ctx: NativeKernelContext): tf.KernelConfig[] {
     const mean = backend.makeOutput([C], 'float32');
     const variance = backend.makeOutput([C], 'float32');
     const o = (t: tf.TensorInfo) => offsetOf(backend, t);
-    ctx.addon.batchNormTrain(heapOf(backend), Float64Array.of(
+    ctx.addon.batchNormTrain(heapOf(backend), params(
       sizeOf(x.shape) / C, C, varianceEpsilon, o(x), o(scale), o(offset), o(y), o(mean), o(variance),
     ));
     return [y, mean, variance];
@@ -42,7 +42,7 @@ export function batchNormKernels(ctx: NativeKernelContext): tf.KernelConfig[] {
     const dScale = backend.makeOutput([C], 'float32');
     const dOffset = backend.makeOutput([C], 'float32');
     const o = (t: tf.TensorInfo) => offsetOf(backend, t);
-    ctx.addon.batchNormTrainGrad(heapOf(backend), Float64Array.of(
+    ctx.addon.batchNormTrainGrad(heapOf(backend), params(
       sizeOf(x.shape) / C, C, varianceEpsilon, o(x), o(scale), o(mean), o(variance), o(dy), o(dMean), o(dVariance), o(dx), o(dScale), o(dOffset),
     ));
     return [dx, dScale, dOffset];
@@ -59,7 +59,7 @@ export function batchNormKernels(ctx: NativeKernelContext): tf.KernelConfig[] {
     const { varianceEpsilon } = args.attrs as unknown as tf.FusedBatchNormAttrs;
     const y = backend.makeOutput([...x.shape], 'float32');
     const o = (t: tf.TensorInfo | undefined) => (t === undefined ? -1 : offsetOf(backend, t));
-    ctx.addon.batchNormInfer(heapOf(backend), Float64Array.of(
+    ctx.addon.batchNormInfer(heapOf(backend), params(
       sizeOf(x.shape) / C, C, varianceEpsilon, o(x), o(mean), o(variance), o(offset), o(scale), o(y),
     ));
     return y;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { allFloat32, heapOf, input, nativeKernel, offsetOf, sizeOf, type KernelArgs, type NativeKernelContext } from './kernel-context.js';
+import { allFloat32, heapOf, input, nativeKernel, offsetOf, params, sizeOf, type KernelArgs, type NativeKernelContext } from './kernel-context.js';
 
 import { GROUPED_CONV2D, GROUPED_CONV2D_BACKPROP_FILTER, GROUPED_CONV2D_BACKPROP_INPUT, type GroupedConv2DAttrs } from '../kernel-names.js';
 
@@ -59,7 +59,7 @@ function forward(
   if (g === null) return null;
   if (bias !== undefined && sizeOf(bias.shape) !== filter.shape[3]) return null;
   const out = backend.makeOutput([g[0], g[4], g[5], g[6]], 'float32');
-  ctx.addon.conv2d(heapOf(backend), Float64Array.of(
+  ctx.addon.conv2d(heapOf(backend), params(
     ...g, offsetOf(backend, x), offsetOf(backend, filter), bias === undefined ? -1 : offsetOf(backend, bias), offsetOf(backend, out), relu ? 1 : 0,
   ));
   return out;
@@ -76,7 +76,7 @@ function backpropInput(
   const g = geometry(attrs.inputShape, filter.shape, attrs.strides, dilations, attrs.pad, attrs.dimRoundingMode, groups);
   if (g === null || dy.shape.join() !== [g[0], g[4], g[5], g[6]].join()) return null;
   const dx = backend.makeOutput([...attrs.inputShape], 'float32');
-  ctx.addon.conv2dBackpropInput(heapOf(backend), Float64Array.of(...g, offsetOf(backend, dy), offsetOf(backend, filter), offsetOf(backend, dx)));
+  ctx.addon.conv2dBackpropInput(heapOf(backend), params(...g, offsetOf(backend, dy), offsetOf(backend, filter), offsetOf(backend, dx)));
   return dx;
 }
 
@@ -91,7 +91,7 @@ function backpropFilter(
   const g = geometry(x.shape, attrs.filterShape, attrs.strides, dilations, attrs.pad, attrs.dimRoundingMode, groups);
   if (g === null || dy.shape.join() !== [g[0], g[4], g[5], g[6]].join()) return null;
   const dw = backend.makeOutput([...attrs.filterShape], 'float32');
-  ctx.addon.conv2dBackpropFilter(heapOf(backend), Float64Array.of(...g, offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, dw), -1));
+  ctx.addon.conv2dBackpropFilter(heapOf(backend), params(...g, offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, dw), -1));
   return dw;
 }
 

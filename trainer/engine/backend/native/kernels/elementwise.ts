@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { broadcastPlan } from './broadcast-plan.js';
-import { allFloat32, heapOf, input, nativeKernel, offsetOf, share, sizeOf, type NativeKernelContext } from './kernel-context.js';
+import { allFloat32, heapOf, input, nativeKernel, offsetOf, params, share, sizeOf, type NativeKernelContext } from './kernel-context.js';
 
 /** Op codes of the addon's binary kernel (src/eltwise.cc). */
 const BINARY_OPS: Readonly<Record<string, number>> = {
@@ -25,7 +25,7 @@ export function elementwiseKernels(ctx: NativeKernelContext): tf.KernelConfig[] 
     const plan = broadcastPlan(a.shape, b.shape);
     if (plan === null) return null;
     const out = backend.makeOutput(plan.outShape, 'float32');
-    ctx.addon.binary(heapOf(backend), Float64Array.of(
+    ctx.addon.binary(heapOf(backend), params(
       op, plan.dims.length, ...plan.dims, ...plan.aStrides, ...plan.bStrides,
       offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out), sizeOf(a.shape), sizeOf(b.shape),
     ));
@@ -37,7 +37,7 @@ export function elementwiseKernels(ctx: NativeKernelContext): tf.KernelConfig[] 
     if (!allFloat32(x)) return null;
     const alpha = name === tf.Step ? (args.attrs as unknown as tf.StepAttrs).alpha : 0;
     const out = backend.makeOutput([...x.shape], 'float32');
-    ctx.addon.unary(heapOf(backend), Float64Array.of(op, sizeOf(x.shape), offsetOf(backend, x), offsetOf(backend, out), alpha));
+    ctx.addon.unary(heapOf(backend), params(op, sizeOf(x.shape), offsetOf(backend, x), offsetOf(backend, out), alpha));
     return out;
   }));
 
@@ -49,7 +49,7 @@ export function elementwiseKernels(ctx: NativeKernelContext): tf.KernelConfig[] 
       throw new Error(`${name} on native: expected float32 x and dy of one shape, got [${x.shape.join(', ')}] ${x.dtype} and [${dy.shape.join(', ')}] ${dy.dtype}`);
     }
     const dx = backend.makeOutput([...x.shape], 'float32');
-    ctx.addon.unaryGrad(heapOf(backend), Float64Array.of(op, sizeOf(x.shape), offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, dx)));
+    ctx.addon.unaryGrad(heapOf(backend), params(op, sizeOf(x.shape), offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, dx)));
     return dx;
   }));
 

@@ -40,6 +40,20 @@ export function nativeKernel(kernelName: string, ctx: NativeKernelContext, body:
   };
 }
 
+const PARAMS = new Float64Array(512);
+
+/**
+ * The numbers for one addon call, in one Float64Array reused by every call (the addon reads
+ * them before returning). A fresh array per call would be an ArrayBuffer allocation per kernel,
+ * and with the wasm heap counted as external memory V8 answered those with a full garbage
+ * collection every step or so.
+ */
+export function params(...values: number[]): Float64Array {
+  if (values.length > PARAMS.length) throw new Error(`native kernel: ${values.length} parameters, at most ${PARAMS.length}`);
+  PARAMS.set(values);
+  return PARAMS.subarray(0, values.length);
+}
+
 /** The heap every tensor of the backend lives in (re-read each call: growing the memory replaces it). */
 export function heapOf(backend: BackendWasm): ArrayBuffer {
   // The emscripten module's typings are not installed; HEAPU8 is its view of the memory.

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { allFloat32, heapOf, input, nativeKernel, offsetOf, sizeOf, type KernelArgs, type NativeKernelContext } from './kernel-context.js';
+import { allFloat32, heapOf, input, nativeKernel, offsetOf, params, sizeOf, type KernelArgs, type NativeKernelContext } from './kernel-context.js';
 
 /**
  * a @ b over the last two axes, with batch axes broadcast as tfjs does. Runs natively when
@@ -35,7 +35,7 @@ function matMul(
   if ((BA !== B && BA !== 1) || (BB !== B && BB !== 1)) return null;
   if (bias !== undefined && (sizeOf(bias.shape) !== N || bias.shape[bias.shape.length - 1] !== N)) return null;
   const out = backend.makeOutput([...outer, M, N], 'float32');
-  ctx.addon.matMul(heapOf(backend), Float64Array.of(
+  ctx.addon.matMul(heapOf(backend), params(
     BA, BB, M, N, K, transposeA ? 1 : 0, transposeB ? 1 : 0,
     offsetOf(backend, a), offsetOf(backend, b), bias === undefined ? -1 : offsetOf(backend, bias), offsetOf(backend, out), relu ? 1 : 0,
   ));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { allFloat32, heapOf, input, nativeKernel, offsetOf, type NativeKernelContext } from './kernel-context.js';
+import { allFloat32, heapOf, input, nativeKernel, offsetOf, params, type NativeKernelContext } from './kernel-context.js';
 
 type PoolAttrs = Pick<tf.MaxPoolAttrs, 'filterSize' | 'strides' | 'pad' | 'dimRoundingMode'>;
 
@@ -25,7 +25,7 @@ export function poolKernels(ctx: NativeKernelContext): tf.KernelConfig[] {
       const g = poolGeometry(x.shape, args.attrs as unknown as PoolAttrs);
       if (g === null) return null;
       const out = backend.makeOutput([g[0], g[4], g[5], g[3]], 'float32');
-      ctx.addon.maxPool(heapOf(backend), Float64Array.of(...g, offsetOf(backend, x), offsetOf(backend, out)));
+      ctx.addon.maxPool(heapOf(backend), params(...g, offsetOf(backend, x), offsetOf(backend, out)));
       return out;
     }),
     nativeKernel(tf.MaxPoolGrad, ctx, (args, backend) => {
@@ -35,7 +35,7 @@ export function poolKernels(ctx: NativeKernelContext): tf.KernelConfig[] {
       const g = poolGeometry(x.shape, args.attrs as unknown as PoolAttrs);
       if (g === null || dy.shape.join() !== [g[0], g[4], g[5], g[3]].join()) return null;
       const dx = backend.makeOutput([...x.shape], 'float32');
-      ctx.addon.maxPoolGrad(heapOf(backend), Float64Array.of(...g, offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, dx)));
+      ctx.addon.maxPoolGrad(heapOf(backend), params(...g, offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, dx)));
       return dx;
     }),
   ];

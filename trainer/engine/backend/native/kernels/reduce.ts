@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { allFloat32, heapOf, input, nativeKernel, offsetOf, sizeOf, type NativeKernelContext } from './kernel-context.js';
+import { allFloat32, heapOf, input, nativeKernel, offsetOf, params, sizeOf, type NativeKernelContext } from './kernel-context.js';
 
 const REDUCE_OPS: Readonly<Record<string, number>> = { [tf.Sum]: 0, [tf.Mean]: 1, [tf.Max]: 2, [tf.Min]: 3 };
 
@@ -33,7 +33,7 @@ export function reduceKernels(ctx: NativeKernelContext): tf.KernelConfig[] {
     const shape = keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, axes) : outShape;
     const out = backend.makeOutput(shape, 'float32');
     if (sizeOf(shape) !== view.outer * view.inner) throw new Error(`${name} on native: reduction view of [${x.shape.join(', ')}] is inconsistent`);
-    ctx.addon.reduce(heapOf(backend), Float64Array.of(op, view.outer, view.r, view.inner, offsetOf(backend, x), offsetOf(backend, out)));
+    ctx.addon.reduce(heapOf(backend), params(op, view.outer, view.r, view.inner, offsetOf(backend, x), offsetOf(backend, out)));
     return out;
   }));
 }

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { SGD_MOMENTUM, type SgdMomentumAttrs } from '../kernel-names.js';
-import { allFloat32, heapOf, input, nativeKernel, offsetOf, sizeOf, type NativeKernelContext } from './kernel-context.js';
+import { allFloat32, heapOf, input, nativeKernel, offsetOf, params, sizeOf, type NativeKernelContext } from './kernel-context.js';
 
 export function sgdKernels(ctx: NativeKernelContext): tf.KernelConfig[] {
   return [nativeKernel(SGD_MOMENTUM, ctx, (args, backend) => {
@@ -15,7 +15,7 @@ export function sgdKernels(ctx: NativeKernelContext): tf.KernelConfig[] {
     const newVariable = backend.makeOutput([...variable.shape], 'float32');
     const newBuffer = backend.makeOutput([...variable.shape], 'float32');
     const o = (t: tf.TensorInfo) => offsetOf(backend, t);
-    ctx.addon.sgdMomentum(heapOf(backend), Float64Array.of(
+    ctx.addon.sgdMomentum(heapOf(backend), params(
       sizeOf(variable.shape), a.lr, a.momentum, a.weightDecay, a.nesterov ? 1 : 0, o(variable), o(grad), o(buffer), o(newVariable), o(newBuffer),
     ));
     return [newVariable, newBuffer];
