@@ -69,7 +69,7 @@ t.test('scheduling and validation failures are visible on the job', async (t) =>
     const failed = await client.waitForJob('refused', (j) => j.status?.phase === 'Failed', 120_000);
     const condition = failed.status?.conditions?.find((c) => c.type === 'Failed');
     t.equal(condition?.reason, 'InvalidPodSpec');
-    t.match(condition?.message, /spec\.containers\[0\]\.resources\.requests.* \(from spec\.resources\): Invalid value: "2": must be less than or equal to cpu limit of 1/, condition?.message ?? "no Failed condition");
+    t.match(condition?.message, /spec\.containers\[0\]\.resources\.requests.* \(from spec\.resources\): Invalid value: "2": must be less than or equal to cpu limit of 1/, condition?.message ?? 'no Failed condition');
     t.same(await client.podNames('refused'), [], 'no pod exists');
     const events = (await client.core.listNamespacedEvent({ namespace: 'default' })).items.filter((e) => e.involvedObject?.name === 'refused');
     t.ok(events.some((e) => e.type === 'Warning' && e.reason === 'FailedCreate'), 'a FailedCreate Event');
