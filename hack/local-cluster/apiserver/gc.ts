@@ -64,11 +64,14 @@ function deleting(o: JsonObject): boolean {
   return typeof metaOf(o).deletionTimestamp === 'string';
 }
 
-/** Changes the garbage collector or the namespace controller has to look at. */
+/**
+ * Changes the garbage collector or the namespace controller has to look at: removals and
+ * objects being deleted. (An object created with an owner that never existed is collected
+ * at the next such change, not at once as the real collector's graph builder would.)
+ */
 function relevant(ev: StoreEvent): boolean {
   if (ev.type === 'DELETED') return true;
-  if (deleting(ev.object) || (ev.previous !== undefined && deleting(ev.previous))) return true;
-  return ev.type === 'ADDED' && refsOf(ev.object).length > 0;
+  return deleting(ev.object) || (ev.previous !== undefined && deleting(ev.previous));
 }
 
 export function startGarbageCollector(ops: Operations, typeForKey: (key: string) => ResourceType | undefined, log: (line: string) => void = () => undefined): Collector {
@@ -106,17 +109,6 @@ export function startGarbageCollector(ops: Operations, typeForKey: (key: string)
     }
   };
 
-  /** The owner a reference points at, looked up as the real collector does: by kind, namespace, name, then uid. */
-  const lookupOwner = (dependent: JsonObject, ref: OwnerRef): JsonObject | undefined | 'unresolvable' => {
-    const t = ops.registry.byKind(ref.apiVersion, ref.kind);
-    if (!t) return 'unresolvable';
-    const ns = getString(metaOf(dependent), 'namespace') ?? '';
-    // A cluster-scoped dependent cannot have a namespaced owner: such a reference is dangling.
-    if (t.namespaced && ns === '') return undefined;
-    const owner = store.get(storageKey(t), t.namespaced ? ns : '', ref.name);
-    return owner && getString(metaOf(owner), 'uid') === ref.uid ? owner : undefined;
-  };
-
   const sweepNamespaces = (all: Entry[]): void => {
     const terminating = new Set(all.filter((e) => e.key === NAMESPACE_KEY && deleting(e.object)).map((e) => getString(metaOf(e.object), 'name') ?? ''));
     if (terminating.size === 0) return;
@@ -141,8 +133,40 @@ export function startGarbageCollector(ops: Operations, typeForKey: (key: string)
     if (stopped) return;
     const all: Entry[] = [...store.entries()].map(({ key, object }) => ({ key, object }));
     sweepNamespaces(all);
+    const byUid = new Map<string, Entry>();
     const dependentsOf = new Map<string, Array<{ entry: Entry; ref: OwnerRef }>>();
-    for (const e of all) for (const ref of refsOf(e.object)) dependentsOf.set(ref.uid, [...(dependentsOf.get(ref.uid) ?? []), { entry: e, ref }]);
+    for (const e of all) {
+      byUid.set(getString(metaOf(e.object), 'uid') ?? '', e);
+      for (const ref of refsOf(e.object)) {
+        const list = dependentsOf.get(ref.uid);
+        if (list) list.push({ entry: e, ref });
+        else dependentsOf.set(ref.uid, [{ entry: e, ref }]);
+      }
+    }
+
+    /** The owner a reference points at, as the real collector finds it: kind, namespace, name, then uid. */
+    const lookupOwner = (dependent: JsonObject, ref: OwnerRef): JsonObject | undefined | 'unresolvable' => {
+      const t = ops.registry.byKind(ref.apiVersion, ref.kind);
+      if (!t) return 'unresolvable';
+      const ns = getString(metaOf(dependent), 'namespace') ?? '';
+      // A cluster-scoped dependent cannot have a namespaced owner: such a reference is dangling.
+      if (t.namespaced && ns === '') return undefined;
+      const owner = byUid.get(ref.uid);
+      if (!owner || owner.key !== storageKey(t) || getString(metaOf(owner.object), 'name') !== ref.name) return undefined;
+      if (t.namespaced && getString(metaOf(owner.object), 'namespace') !== ns) return undefined;
+      return owner.object;
+    };
+    const classify = (obj: JsonObject): { solid: OwnerRef[]; dangling: OwnerRef[]; waiting: OwnerRef[] } => {
+      const c = { solid: [] as OwnerRef[], dangling: [] as OwnerRef[], waiting: [] as OwnerRef[] };
+      for (const ref of refsOf(obj)) {
+        const owner = lookupOwner(obj, ref);
+        if (owner === 'unresolvable') c.solid.push(ref);
+        else if (owner === undefined) c.dangling.push(ref);
+        else if (deleting(owner) && finalizers(owner).includes(FINALIZER_FOREGROUND)) c.waiting.push(ref);
+        else c.solid.push(ref);
+      }
+      return c;
+    };
 
     // Owners being deleted with the collector's finalizers.
     for (const e of all) {
@@ -160,24 +184,15 @@ export function startGarbageCollector(ops: Operations, typeForKey: (key: string)
 
     // Dependents (attemptToDeleteItem): delete those whose owners are all gone or waiting on them.
     for (const snapshot of all) {
-      if (refsOf(snapshot.object).length === 0) continue;
-      // Read again: the owner loop above may have just changed it (orphaning drops references).
+      if (refsOf(snapshot.object).length === 0 || deleting(snapshot.object)) continue;
+      const first = classify(snapshot.object);
+      if (first.dangling.length === 0 && first.waiting.length === 0) continue;
+      // Read again before acting: the owner loop above may have just changed it (orphaning drops references).
       const m = metaOf(snapshot.object);
       const fresh = store.get(snapshot.key, getString(m, 'namespace') ?? '', getString(m, 'name') ?? '');
-      if (!fresh) continue;
+      if (!fresh || refsOf(fresh).length === 0 || deleting(fresh)) continue;
       const e: Entry = { key: snapshot.key, object: fresh };
-      const refs = refsOf(e.object);
-      if (refs.length === 0 || deleting(e.object)) continue;
-      const solid: OwnerRef[] = [];
-      const dangling: OwnerRef[] = [];
-      const waiting: OwnerRef[] = [];
-      for (const ref of refs) {
-        const owner = lookupOwner(e.object, ref);
-        if (owner === 'unresolvable') solid.push(ref);
-        else if (owner === undefined) dangling.push(ref);
-        else if (deleting(owner) && finalizers(owner).includes(FINALIZER_FOREGROUND)) waiting.push(ref);
-        else solid.push(ref);
-      }
+      const { solid, dangling, waiting } = classify(fresh);
       if (dangling.length === 0 && waiting.length === 0) continue;
       if (solid.length > 0) {
         const drop = new Set([...dangling, ...waiting].map((r) => r.uid));
