@@ -35,6 +35,15 @@ t.test('the operator runs CifarTrainingJobs on the local cluster end to end', { 
   // Two operator replicas: one leads, the other stands by.
   const operators = new Map([['operator-a', startOperator(kubeconfig, 'operator-a')], ['operator-b', startOperator(kubeconfig, 'operator-b')]]);
   t.teardown(() => operators.forEach((p) => p.kill('SIGKILL')));
+  // Each replica's last words, shown when the test fails (an operator that exited explains why).
+  const operatorLogs = new Map<string, string>();
+  for (const [name, p] of operators) {
+    p.stderr?.on('data', (d: Buffer) => operatorLogs.set(name, `${operatorLogs.get(name) ?? ''}${d.toString()}`.slice(-4000)));
+    p.once('exit', (code, signal) => operatorLogs.set(name, `${operatorLogs.get(name) ?? ''}\n[exited: ${signal ?? `code ${String(code)}`}]`));
+  }
+  t.teardown(() => {
+    if (!t.passing()) for (const [name, text] of operatorLogs) t.comment(`${name} stderr (tail):\n${text}`);
+  });
   // The operators start cold (tsx compiles them) and one must win the lease before any job moves.
   const leaderDeadline = Date.now() + 180_000;
   while ((await client.leaseHolder()) === undefined && Date.now() < leaderDeadline) await new Promise((r) => setTimeout(r, 500));
