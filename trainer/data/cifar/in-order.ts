@@ -52,8 +52,9 @@ export async function* inOrder<T>(items: AsyncIterable<T>, opts: InOrderOptions<
 
 /**
  * The bound for members of `archive` read out of order: those that arrive early are held
- * until their turn, at most `limits.maxFileBytes` of them, so an archive stored far from
- * its listing order is an error, not every member in memory at once.
+ * until their turn, at most half of `limits.maxFileBytes` of them (the other half is for the
+ * member being read), so an archive stored far from its listing order is an error, not
+ * every member in memory at once.
  */
 export function heldBound<T extends { bytes?: Buffer | undefined }>(
   archive: string,
@@ -62,13 +63,13 @@ export function heldBound<T extends { bytes?: Buffer | undefined }>(
 ): Pick<InOrderOptions<T>, 'bytes' | 'maxHeldBytes' | 'overHeld'> {
   return {
     bytes: (m) => m.bytes?.length ?? 0,
-    maxHeldBytes: limits.maxFileBytes,
+    maxHeldBytes: Math.floor(limits.maxFileBytes / 2),
     overHeld: (held, waitingFor) =>
       new DataFormatError(
         archive,
         undefined,
         `members are stored far from their sorted order: ${held} bytes arrived before ${nameOf(waitingFor)}, over the limit of ` +
-          `${limits.maxFileBytes} bytes held (${LIMIT_FLAGS.maxFileBytes}); extract the archive, or re-create it with its members sorted`,
+          `${Math.floor(limits.maxFileBytes / 2)} bytes held (half of ${LIMIT_FLAGS.maxFileBytes}); extract the archive, or re-create it with its members sorted`,
       ),
   };
 }
