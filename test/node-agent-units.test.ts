@@ -118,7 +118,7 @@ t.test('volumes: where each mount comes from; Secret and ConfigMap volumes read-
   const relative: V1Pod = { ...pod, spec: { ...pod.spec!, volumes: [{ name: 'data', hostPath: { path: 'srv' } }] } };
   t.throws(() => planMounts(relative, { name: 'c', volumeMounts: [{ name: 'data', mountPath: '/d' }] }, '/s'), { message: /hostPath\.path "srv" must be absolute/, permanent: true });
   const nfs: V1Pod = { ...pod, spec: { ...pod.spec!, volumes: [{ name: 'scratch', nfs: { server: 'x', path: '/' } }] } };
-  t.throws(() => planMounts(nfs, { name: 'c', volumeMounts: [{ name: 'scratch', mountPath: '/tmp' }] }, '/s'), { message: /volume "scratch": only emptyDir, hostPath, secret and configMap volumes are supported/, permanent: true });
+  t.throws(() => planMounts(nfs, { name: 'c', volumeMounts: [{ name: 'scratch', mountPath: '/tmp' }] }, '/s'), { message: /volume "scratch": only emptyDir, hostPath, persistentVolumeClaim, secret and configMap volumes are supported/, permanent: true });
   t.throws(() => planMounts(pod, { name: 'c', volumeMounts: [{ name: 'scratch', mountPath: 'tmp' }] }, '/s'), { message: /must be an absolute path/ });
 });
 
