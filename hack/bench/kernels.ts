@@ -1,8 +1,35 @@
-// npm run bench:kernels: one conv layer's training step (forward, input and filter gradients)
-// in GFLOP/s on the native backend at 1 and 2 threads against the wasm backend in the same
-// run, for ResNet-20's and LeNet's convolutions at batch 128, and each backend's matmul rate.
+// npm run bench:kernels: one conv layer's three training kernels (forward, input gradient,
+// filter gradient, run directly: no loss ops, no read-back) in GFLOP/s on the native backend
+// at 1 and 2 threads against the wasm backend in the same run, for ResNet-20's and LeNet's
+// convolutions at batch 128, and each backend's matmul rate.
+import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../trainer/engine/backend/select-backend.js';
-import { CONV_CASES, measurePeakMatmulFlops, timeConvTrainingStep, type ConvCase } from './kernel-bench.js';
+import { CONV_CASES, measurePeakMatmulFlops, type ConvCase } from './kernel-bench.js';
+
+/** Median milliseconds of Conv2D + Conv2DBackpropInput + Conv2DBackpropFilter on the active backend. */
+function timeConvKernels(c: ConvCase, steps = 5): number {
+  const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dilations: 1 };
+  const x = tf.randomNormal(c.x);
+  const w = tf.randomNormal(c.filter, 0, 0.1);
+  const dy = tf.tidy(() => tf.randomNormal(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad).shape));
+  const once = () => tf.dispose([
+    tf.engine().runKernel(tf.Conv2D, { x, filter: w }, attrs) as tf.Tensor,
+    tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: w }, { ...attrs, inputShape: c.x }) as tf.Tensor,
+    tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape: c.filter }) as tf.Tensor,
+  ]);
+  try {
+    once();
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      once();
+      times.push(performance.now() - t0);
+    }
+    return times.sort((a, b) => a - b)[times.length >> 1];
+  } finally {
+    tf.dispose([x, w, dy]);
+  }
+}
 
 /** Multiply-adds of one forward conv, times 2 FLOPs, times 3 for the two gradients. */
 function trainingFlops(c: ConvCase): number {
@@ -30,13 +57,14 @@ const wasmPeak = await measurePeakMatmulFlops('wasm', { n: 1024, minSeconds: 2 }
 console.log(`wasm: 1024x1024 matmul ${fmt(wasmPeak.flops / 1e9)} GFLOP/s`);
 for (const c of cases) {
   const flops = trainingFlops(c);
-  const wasm = await timeConvTrainingStep('wasm', c, { steps: 3, maxSeconds: 20 });
-  const line = [`${c.name}: wasm ${fmt(flops / wasm.msPerStep / 1e6)} GFLOP/s`];
+  await selectBackend('wasm', () => undefined);
+  const wasm = timeConvKernels(c, 3);
+  const line = [`${c.name}: wasm ${fmt(flops / wasm / 1e6)} GFLOP/s`];
   for (const threads of native ? [1, 2] : []) {
     await selectBackend('native', () => undefined, { threads });
-    const t = await timeConvTrainingStep('native', c, { steps: 5, maxSeconds: 20 });
-    line.push(`native ${threads} thread${threads === 1 ? '' : 's'} ${fmt(flops / t.msPerStep / 1e6)} GFLOP/s (${fmt(wasm.msPerStep / t.msPerStep)}x wasm)`);
-    if (c === cases[0]) summary.push(`ResNet-20 stage-1 conv ${fmt(flops / t.msPerStep / 1e6)} GFLOP/s on ${threads} thread${threads === 1 ? '' : 's'}`);
+    const ms = timeConvKernels(c);
+    line.push(`native ${threads} thread${threads === 1 ? '' : 's'} ${fmt(flops / ms / 1e6)} GFLOP/s (${fmt(wasm / ms)}x wasm)`);
+    if (c === cases[0]) summary.push(`ResNet-20 stage-1 conv ${fmt(flops / ms / 1e6)} GFLOP/s on ${threads} thread${threads === 1 ? '' : 's'}`);
   }
   console.log(line.join(', '));
 }
