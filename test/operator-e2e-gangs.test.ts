@@ -11,6 +11,7 @@ import { startLocalCluster } from '../hack/local-cluster/launcher.js';
 import type { CifarTrainingJob, CifarTrainingJobSpec } from '../operator/api/types.js';
 import { openDirectory } from '../trainer/io/directory.js';
 import { datasetSkip } from './helpers/datasets.js';
+import { privatePodRange, stderrTail } from './helpers/operator-process.js';
 import { E2eClient, NAMESPACE, startOperator } from './helpers/e2e.js';
 import { packedCifar } from './helpers/packed-cifar.js';
 import { startS3rver } from './helpers/s3rver.js';
@@ -39,15 +40,20 @@ t.test('gangs on the local cluster', { skip }, async (t) => {
     JSON.parse((await openDirectory(`s3://cifar/runs/${job}/out${rank === 0 ? '' : `/rank-${rank}`}`, s3.config).read('metrics.json')).toString('utf8')) as Metrics;
 
   const kubeconfig = join(dir, 'kubeconfig');
-  const cluster = await startLocalCluster({ kubeconfigPath: kubeconfig, stateDir: join(dir, 'cluster'), withOperator: false, log: () => undefined });
+  const cluster = await startLocalCluster({ kubeconfigPath: kubeconfig, stateDir: join(dir, 'cluster'), withOperator: false, agent: { podIpRange: privatePodRange(5) }, log: () => undefined });
   t.teardown(() => cluster.stop());
   const client = new E2eClient(kubeconfig);
   await client.core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name: 'gang-s3' }, stringData: { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' } } });
   const operator = startOperator(kubeconfig, 'operator-gangs');
-  t.teardown(() => operator.kill('SIGKILL'));
-  const leaderDeadline = Date.now() + 180_000;
+  const operatorLog = stderrTail(operator);
+  t.teardown(() => {
+    operator.kill('SIGKILL');
+    if (!t.passing()) t.comment(`operator stderr (tail):\n${operatorLog()}`);
+  });
+  // A cold start compiles the operator (tsx); on a machine running other tests that takes a while.
+  const leaderDeadline = Date.now() + 300_000;
   while ((await client.leaseHolder()) === undefined && Date.now() < leaderDeadline) await new Promise((r) => setTimeout(r, 500));
-  t.ok(await client.leaseHolder(), 'the operator leads');
+  if (!t.ok(await client.leaseHolder(), 'the operator leads')) return;
 
   const spec = (name: string, overrides: Partial<CifarTrainingJobSpec>): CifarTrainingJobSpec => ({
     replicas: 1,

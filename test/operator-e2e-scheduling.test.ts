@@ -11,6 +11,7 @@ import { startLocalCluster } from '../hack/local-cluster/launcher.js';
 import type { CifarTrainingJobSpec } from '../operator/api/types.js';
 import { findKubectl } from './helpers/apiserver.js';
 import { waitFor } from './helpers/controller.js';
+import { privatePodRange, stderrTail } from './helpers/operator-process.js';
 import { E2eClient, kubectl, startOperator } from './helpers/e2e.js';
 
 const kubectlPath = findKubectl();
@@ -18,12 +19,17 @@ const kubectlPath = findKubectl();
 t.test('scheduling and validation failures are visible on the job', async (t) => {
   const dir = t.testdir();
   const kubeconfig = join(dir, 'kubeconfig');
-  const cluster = await startLocalCluster({ kubeconfigPath: kubeconfig, stateDir: join(dir, 'cluster'), withOperator: false, nodes: 1, gpusPerNode: 1, log: () => undefined });
+  const cluster = await startLocalCluster({ kubeconfigPath: kubeconfig, stateDir: join(dir, 'cluster'), withOperator: false, nodes: 1, gpusPerNode: 1, agent: { podIpRange: privatePodRange(6) }, log: () => undefined });
   t.teardown(() => cluster.stop());
   const client = new E2eClient(kubeconfig);
   const operator = startOperator(kubeconfig, 'operator-sched');
-  t.teardown(() => operator.kill('SIGKILL'));
-  t.ok(await waitFor(async () => (await client.leaseHolder()) !== undefined, 180_000), 'the operator leads');
+  const operatorLog = stderrTail(operator);
+  t.teardown(() => {
+    operator.kill('SIGKILL');
+    if (!t.passing()) t.comment(`operator stderr (tail):\n${operatorLog()}`);
+  });
+  // A cold start compiles the operator (tsx); on a machine running other tests that takes a while.
+  if (!t.ok(await waitFor(async () => (await client.leaseHolder()) !== undefined, 300_000), 'the operator leads')) return;
 
   const spec = (overrides: Partial<CifarTrainingJobSpec>): CifarTrainingJobSpec => ({
     replicas: 2,
