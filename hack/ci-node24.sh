@@ -25,6 +25,7 @@ if [ "$what" = tests ] || [ "$what" = all ]; then
 fi
 if [ "$what" = demo ] || [ "$what" = all ]; then
   echo "ci-node24: demo under Node $(node --version)"
-  bash hack/demo.sh
+  # A shorter job than the README's default: this step checks the chain runs under Node 24.
+  bash hack/demo.sh --examples 4096 --epochs 1
 fi
 echo "ci-node24: done in $((SECONDS - started)) s under Node $(node --version)"

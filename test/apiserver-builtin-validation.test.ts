@@ -94,6 +94,11 @@ t.test('built-in objects through the API', async (t) => {
     t.equal(wrongType.body.message, 'Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal string into Go struct field Pod.spec.containers.ports.containerPort of type int32');
     const lease = await post('/apis/coordination.k8s.io/v1/namespaces/default/leases', { metadata: { name: 'l' }, spec: { leaseDurationSeconds: 'long' } });
     t.equal(lease.status, 400, 'leases are checked too');
+    const slices = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
+    const noType = await post(slices, { metadata: { name: 's1' }, endpoints: [{ addresses: ['127.0.0.9'] }] });
+    t.same(causes(noType), ['addressType: Required value'], 'endpointslices are checked too');
+    const slice = await post(slices, { metadata: { name: 's2', labels: { 'kubernetes.io/service-name': 'local-s3' } }, addressType: 'IPv4', endpoints: [{ addresses: ['127.0.0.9'] }] });
+    t.equal(slice.status, 201, 'a valid EndpointSlice is stored');
   });
 
   await t.test('unknown fields of built-ins are dropped with a warning, refused under Strict (strict decoding)', async (t) => {

@@ -10,6 +10,7 @@ import { packedCifar } from './helpers/packed-cifar.js';
 import { findKubectl } from './helpers/apiserver.js';
 import { E2eClient, kubectl, startOperator } from './helpers/e2e.js';
 import { startS3rver } from './helpers/s3rver.js';
+import { privatePodRange } from './helpers/operator-process.js';
 
 const skip = datasetSkip('cifar10-jpeg.tar.gz');
 
@@ -27,7 +28,7 @@ t.test('the operator runs CifarTrainingJobs on the local cluster end to end', { 
   const test = 's3://cifar/data/test.rec';
   const results = (job: string) => openDirectory(`s3://cifar/runs/${job}/out`, s3.config);
   const kubeconfig = join(dir, 'kubeconfig');
-  const cluster = await startLocalCluster({ kubeconfigPath: kubeconfig, stateDir: join(dir, 'cluster'), withOperator: false, log: () => undefined });
+  const cluster = await startLocalCluster({ kubeconfigPath: kubeconfig, stateDir: join(dir, 'cluster'), withOperator: false, agent: { podIpRange: privatePodRange(7) }, log: () => undefined });
   t.teardown(() => cluster.stop());
   const client = new E2eClient(kubeconfig);
   await client.core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'e2e-s3' }, stringData: { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' } } });

@@ -138,7 +138,7 @@ t.test('the operator gets the kubeconfig and --leader-elect=false; a later exit 
 
 t.test('npm run local-cluster: prints ready, serves kubectl, stops with exit 0 on SIGTERM', async (t) => {
   const dir = t.testdir();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'hack/local-cluster/main.ts'), '--kubeconfig', join(dir, 'kubeconfig'), '--no-operator', '--state-dir', join(dir, 'state')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'hack/local-cluster/main.ts'), '--kubeconfig', join(dir, 'kubeconfig'), '--no-operator', '--no-s3', '--state-dir', join(dir, 'state'), '--pod-ips', `127.${OCTET}.3.2-127.${OCTET}.3.250`], {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
 import { resolveEnv, envSources, fieldRefValue } from '../hack/local-cluster/node-agent/env.js';
 import { hostsMap } from '../hack/local-cluster/node-agent/hosts-map.js';
 import { LoopbackIpPool } from '../hack/local-cluster/node-agent/ip-pool.js';
@@ -300,4 +300,22 @@ t.test('hosts map: headless Service and pod hostname records, as cluster DNS bui
   t.same(hostsMap(pods, []), {}, 'no Service, no pod hostname record (as in a cluster)');
   const otherNs = { ...headless, metadata: { name: 'mnist-workers', namespace: 'other' } };
   t.same(hostsMap(pods, [otherNs]), {});
+});
+
+t.test('hosts map: a Service without a selector resolves to its ready EndpointSlice addresses', async (t) => {
+  const svc: V1Service = { metadata: { name: 'local-s3', namespace: 'default' }, spec: { ports: [{ port: 4568 }] } };
+  const slice = (name: string, service: string, endpoints: V1EndpointSlice['endpoints'], namespace = 'default'): V1EndpointSlice => ({
+    metadata: { name, namespace, labels: { 'kubernetes.io/service-name': service } },
+    addressType: 'IPv4',
+    endpoints,
+  });
+  const slices = [
+    slice('local-s3-a', 'local-s3', [{ addresses: ['127.0.0.9'] }, { addresses: ['127.0.0.7'], conditions: { ready: false } }]),
+    slice('local-s3-b', 'local-s3', [{ addresses: ['127.0.0.8'], conditions: { ready: true } }]),
+    slice('other', 'other-svc', [{ addresses: ['127.0.0.5'] }]),
+    slice('same-name-elsewhere', 'local-s3', [{ addresses: ['127.0.0.6'] }], 'ml'),
+  ];
+  t.same(hostsMap([], [svc], slices), { 'local-s3.default.svc.cluster.local': ['127.0.0.8', '127.0.0.9'] }, 'ready endpoints of its own slices, sorted');
+  t.same(hostsMap([], [svc], []), {}, 'no slice, no record');
+  t.same(hostsMap([], [], slices), {}, 'no Service, no record');
 });

@@ -6,6 +6,10 @@ import { loadModel } from '../trainer/engine/models/model-store.js';
 import { runTrainerCli } from './helpers/cli.js';
 import { datasetSkip } from './helpers/datasets.js';
 import { packedCifar } from './helpers/packed-cifar.js';
+import { loadNativeAddon } from '../trainer/engine/backend/native/addon.js';
+
+// The fastest CPU backend built here (native in CI, else wasm); fine-tuning is backend-agnostic.
+const BACKEND = loadNativeAddon().addon === null ? 'wasm' : 'native';
 
 interface Metrics {
   model: { name: string; origin: string };
@@ -24,7 +28,7 @@ t.test('fine-tuning a pretrained LeNet: new head, frozen layers stay, and it bea
   const train = await packedCifar('train');
   const test = await packedCifar('test');
   const dir = t.testdir();
-  const common = ['--model', 'lenet', '--backend', 'wasm', '--batch-size', '64', '--progress-interval', '60', '--data-val', test, '--num-val-examples', '1000'];
+  const common = ['--model', 'lenet', '--backend', BACKEND, '--threads', '1', '--batch-size', '64', '--progress-interval', '60', '--data-val', test, '--num-val-examples', '1000'];
   // The "pretrained" network: LeNet trained on the first half of the training set.
   const pre = await runTrainerCli(['train', ...common, '--data-train', train, '--data-part', '0/2', '--num-examples', '6000', '--epochs', '2', '--lr', '0.05', '--out', join(dir, 'pre')]);
   t.equal(pre.code, 0, pre.stderr);

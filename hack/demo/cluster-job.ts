@@ -1,14 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { API_GROUP, API_VERSION_NAME, type CifarTrainingJob } from '../../operator/api/types.js';
 
 const PLURAL = 'cifartrainingjobs';
 
-/** The example job with the demo's S3 endpoint and sizes filled in. */
-export async function demoJob(path: string, overrides: { s3Endpoint: string; replicas: number; epochs: number; examples: number }): Promise<CifarTrainingJob> {
-  const text = (await readFile(path, 'utf8')).replaceAll('${S3_ENDPOINT}', overrides.s3Endpoint);
-  const job = parse(text) as CifarTrainingJob;
+/** The example job as it is, with the demo's sizes (its flags) filled in. */
+export async function demoJob(path: string, overrides: { replicas: number; epochs: number; examples: number }): Promise<CifarTrainingJob> {
+  const job = parse(await readFile(path, 'utf8')) as CifarTrainingJob;
   job.spec.replicas = overrides.replicas;
   job.spec.hyperparameters = { ...job.spec.hyperparameters, epochs: overrides.epochs };
   job.spec.data = { ...job.spec.data, numExamples: overrides.examples };
@@ -16,7 +15,6 @@ export async function demoJob(path: string, overrides: { s3Endpoint: string; rep
 }
 
 export interface JobClient {
-  createCredentials(name: string, accessKeyId: string, secretAccessKey: string): Promise<void>;
   create(job: CifarTrainingJob): Promise<void>;
   get(name: string): Promise<CifarTrainingJob>;
 }
@@ -25,15 +23,8 @@ export interface JobClient {
 export function jobClient(kubeconfigPath: string, namespace = 'default'): JobClient {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
-  const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   return {
-    async createCredentials(name, accessKeyId, secretAccessKey) {
-      await core.createNamespacedSecret({
-        namespace,
-        body: { apiVersion: 'v1', kind: 'Secret', metadata: { name }, type: 'Opaque', stringData: { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } },
-      });
-    },
     async create(job) {
       await custom.createNamespacedCustomObject({ group: API_GROUP, version: API_VERSION_NAME, namespace, plural: PLURAL, body: job });
     },

@@ -13,7 +13,7 @@ export async function downloadOfficialArchive(cacheDir: string, url = OFFICIAL_B
   const path = join(cacheDir, 'cifar-10-binary.tar.gz');
   if (existsSync(path) && (await stat(path)).size === expectedBytes) return path;
   await mkdir(cacheDir, { recursive: true });
-  console.log(`[demo] downloading ${url} (${(expectedBytes / 1e6).toFixed(0)} MB) into ${cacheDir}`);
+  console.log(`downloading ${url} (${(expectedBytes / 1e6).toFixed(0)} MB) into ${cacheDir}`);
   const response = await fetch(url, { signal: AbortSignal.timeout(15 * 60_000) }).catch((err: unknown) => {
     throw new Error(`cannot download ${url}: ${err instanceof Error ? err.message : String(err)}; pass --data PATH to a CIFAR-10 copy instead`);
   });

@@ -5,7 +5,7 @@
 # data first (docs/install.md shows how).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-need "${KUBECTL}" envsubst
+need "${KUBECTL}"
 : "${S3_ENDPOINT:?set S3_ENDPOINT to an S3 endpoint the pods can reach, e.g. http://minio.storage:9000}"
 : "${AWS_ACCESS_KEY_ID:?set AWS_ACCESS_KEY_ID for that endpoint}"
 : "${AWS_SECRET_ACCESS_KEY:?set AWS_SECRET_ACCESS_KEY for that endpoint}"
@@ -15,8 +15,10 @@ ns=(--namespace "${JOB_NAMESPACE}")
   --from-literal=AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID}" \
   --from-literal=AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY}" \
   --dry-run=client -o yaml | "${KUBECTL}" "${ns[@]}" apply -f -
-S3_ENDPOINT="${S3_ENDPOINT}" envsubst '${S3_ENDPOINT}' < "${REPO_ROOT}/examples/local-cpu-lenet.yaml" \
-  | sed "s#image: cifar-operator/trainer:dev#image: ${TRAINER_CPU_IMAGE}#" \
+# The example names the local cluster's S3 Service; point it at this cluster's S3 instead.
+sed -e "s#endpoint: http://local-s3.default.svc:4568#endpoint: ${S3_ENDPOINT}#" \
+  -e "s#image: cifar-operator/trainer:dev#image: ${TRAINER_CPU_IMAGE}#" \
+  "${REPO_ROOT}/examples/local-cpu-lenet.yaml" \
   | "${KUBECTL}" "${ns[@]}" apply -f -
 deadline=$(( $(date +%s) + TIMEOUT_SECONDS ))
 while (( $(date +%s) < deadline )); do

@@ -7,13 +7,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
 import { writeKubeconfig } from './apiserver/kubeconfig.js';
 import { startApiServer, type ApiServer } from './apiserver/server.js';
 import { DEFAULT_NODE_NAME, startNodeAgent, type NodeAgent, type NodeAgentOptions } from './node-agent/agent.js';
 import { startChild, type RunningChild } from './node-agent/child-process.js';
 import { nodeProgram, repoRoot, type TrainerSource } from './node-agent/commands.js';
 import { logTail } from './node-agent/termination-message.js';
+import { DEFAULT_POD_IP_RANGE, ipv4ToNumber, numberToIpv4, type IpRange } from './node-agent/ip-pool.js';
+import { packCifarOnce, type CifarSource } from './cifar-data.js';
+import { startLocalS3, type LocalS3 } from './local-s3.js';
 
 export interface LocalClusterOptions {
   kubeconfigPath: string;
@@ -39,6 +42,12 @@ export interface LocalClusterOptions {
   /** Cores and memory each node advertises; the machine's by default (nodes share the machine). */
   cpusPerNode?: number;
   memoryPerNodeBytes?: number;
+  /**
+   * The local S3 (s3rver) at local-s3.default.svc:4568 for pods, with the examples' Secret;
+   * its objects live in <stateDir>/s3. With `source`, CIFAR-10 is packed into
+   * s3://cifar/data/ unless it is there already.
+   */
+  s3?: { source?: () => Promise<CifarSource> };
   /** Log every API request too. */
   verbose?: boolean;
   /** Node agent settings for tests (fake commands, a private IP range, short grace). */
@@ -55,6 +64,8 @@ export interface LocalCluster {
   agents: NodeAgent[];
   operatorPid: number | undefined;
   operatorLog: string | undefined;
+  /** The local S3 when started (options.s3). */
+  s3: LocalS3 | undefined;
   /** Resolves with a message when a part of the cluster dies while it runs. */
   failed: Promise<string>;
   stop(): Promise<void>;
@@ -68,14 +79,19 @@ export function nodeName(index: number): string {
 }
 
 /** Splits a pod IP range so that each node hands out its own addresses. */
-function nodeIpRange(base: { first: string; last: string } | undefined, index: number, count: number): { first: string; last: string } | undefined {
+function nodeIpRange(base: IpRange, index: number, count: number): IpRange {
   if (count === 1) return base;
-  const toNum = (ip: string) => ip.split('.').reduce((n, p) => n * 256 + Number(p), 0);
-  const toIp = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-  const first = toNum(base?.first ?? '127.0.0.2');
-  const last = toNum(base?.last ?? '127.0.255.254');
-  const size = Math.floor((last - first + 1) / count);
-  return { first: toIp(first + index * size), last: toIp(first + (index + 1) * size - 1) };
+  const first = ipv4ToNumber(base.first);
+  const size = Math.floor((ipv4ToNumber(base.last) - first + 1) / count);
+  return { first: numberToIpv4(first + index * size), last: numberToIpv4(first + (index + 1) * size - 1) };
+}
+
+/** Takes the first address of the range for the local S3; pods get the rest. */
+function reserveFirst(range: IpRange): { reserved: string; rest: IpRange } {
+  let next = ipv4ToNumber(range.first) + 1;
+  // The pool skips .0 and .255 too: keep the reserved one a plain host address.
+  while (next % 256 === 0 || next % 256 === 255) next++;
+  return { reserved: range.first, rest: { first: numberToIpv4(next), last: range.last } };
 }
 
 function describeExit(exit: { code: number | null; signal: NodeJS.Signals | null }): string {
@@ -127,10 +143,20 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     await writeKubeconfig(kubeconfigPath, server.url);
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfigPath);
+    let podIps = opts.agent?.podIpRange ?? DEFAULT_POD_IP_RANGE;
+    let s3: LocalS3 | undefined;
+    if (opts.s3) {
+      const { reserved, rest } = reserveFirst(podIps);
+      podIps = rest;
+      s3 = await startLocalS3({ address: reserved, dataDir: join(stateDir, 's3'), core: kc.makeApiClient(CoreV1Api), discovery: kc.makeApiClient(DiscoveryV1Api) });
+      cleanups.push(s3.stop);
+      opts.log(`local S3 at ${s3.endpoint}, in the cluster ${s3.inClusterEndpoint}`);
+      if (opts.s3.source) await packCifarOnce(s3.config, opts.s3.source, opts.log);
+    }
     const agents: NodeAgent[] = [];
     for (let i = 0; i < count; i++) {
       const name = nodeName(i);
-      const range = nodeIpRange(opts.agent?.podIpRange, i, count);
+      const range = nodeIpRange(podIps, i, count);
       const agent = await startNodeAgent({
         kubeConfig: kc,
         stateDir,
@@ -142,7 +168,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
           ...(opts.memoryPerNodeBytes === undefined ? {} : { memoryBytes: opts.memoryPerNodeBytes }),
         },
         ...opts.agent,
-        ...(range ? { podIpRange: range } : {}),
+        podIpRange: range,
         log: (l) => opts.log(`${name}: ${l}`),
       });
       agents.push(agent);
@@ -172,6 +198,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       agents,
       operatorPid: operator?.pid,
       operatorLog,
+      s3,
       failed,
       stop: stopAll,
     };

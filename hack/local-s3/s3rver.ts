@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -22,16 +22,30 @@ export interface S3rverHandle {
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5_000;
 
+export interface S3rverOptions {
+  buckets: string[];
+  /** Loopback address to listen on; default 127.0.0.1. */
+  address?: string;
+  /** Default 0: any free port. */
+  port?: number;
+  /** Keep the objects here across starts; default a fresh temporary directory, removed on stop. */
+  dataDir?: string;
+}
+
 /**
  * Starts s3rver (a real HTTP S3 server) as a child process on 127.0.0.1 with a fresh
  * data directory and the given buckets, and stops it by PID when the test ends.
  * --openssl-legacy-provider: s3rver's continuation tokens use a cipher that Node 17+
  * only has with the legacy provider; without it paged ListObjectsV2 answers 500.
  */
-export async function startS3rver(t: TeardownHost, opts: { buckets: string[] }): Promise<S3rverHandle> {
-  const dir = await mkdtemp(join(tmpdir(), 's3rver-'));
+export async function startS3rver(t: TeardownHost, opts: S3rverOptions): Promise<S3rverHandle> {
+  const ownsDir = opts.dataDir === undefined;
+  const dir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 's3rver-')));
+  if (!ownsDir) await mkdir(dir, { recursive: true });
+  const address = opts.address ?? '127.0.0.1';
   const bin = join(dirname(createRequire(import.meta.url).resolve('s3rver/package.json')), 'bin', 's3rver.js');
-  const args = [bin, '-d', dir, '-a', '127.0.0.1', '-p', '0', '--silent'];
+  // Path-style only: otherwise s3rver takes a host name that is not an IP (a Service name) for a bucket.
+  const args = [bin, '-d', dir, '-a', address, '-p', String(opts.port ?? 0), '--silent', '--no-vhost-buckets'];
   for (const bucket of opts.buckets) args.push('--configure-bucket', bucket);
   // A clean NODE_OPTIONS also keeps tap's loaders out of the server process.
   const child = spawn(process.execPath, args, {
@@ -40,7 +54,7 @@ export async function startS3rver(t: TeardownHost, opts: { buckets: string[] }):
   });
   const pid = child.pid;
   let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> => (stopped ??= killAndClean(child, dir));
+  const stop = (): Promise<void> => (stopped ??= killAndClean(child, ownsDir ? dir : undefined));
   t.teardown(stop);
   if (pid === undefined) {
     await stop();
@@ -48,7 +62,7 @@ export async function startS3rver(t: TeardownHost, opts: { buckets: string[] }):
   }
   try {
     const port = await waitForPort(child);
-    const endpoint = `http://127.0.0.1:${port}`;
+    const endpoint = `http://${address}:${port}`;
     await waitUntilAnswering(endpoint);
     const config = resolveS3Config(
       { endpoint, region: 'us-east-1', forcePathStyle: true },
@@ -124,8 +138,8 @@ function probe(endpoint: string): Promise<void> {
   });
 }
 
-/** SIGTERM by PID, SIGKILL if it lingers, then remove the data directory. */
-async function killAndClean(child: ChildProcess, dir: string): Promise<void> {
+/** SIGTERM by PID, SIGKILL if it lingers, then remove the data directory (when it is ours). */
+async function killAndClean(child: ChildProcess, dir: string | undefined): Promise<void> {
   if (child.pid !== undefined && !hasExited(child)) {
     const exited = waitForExit(child, STOP_TIMEOUT_MS);
     process.kill(child.pid, 'SIGTERM');
@@ -135,7 +149,7 @@ async function killAndClean(child: ChildProcess, dir: string): Promise<void> {
       await killed;
     }
   }
-  await rm(dir, { recursive: true, force: true });
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 }
 
 function hasExited(child: ChildProcess): boolean {

@@ -106,6 +106,12 @@ function dataCount(o: JsonObject): number {
   return Object.keys(getObject(o, 'data') ?? {}).length + Object.keys(getObject(o, 'binaryData') ?? {}).length;
 }
 
+function endpointAddresses(o: JsonObject): string {
+  const endpoints = o.endpoints;
+  const addresses = Array.isArray(endpoints) ? endpoints.flatMap((e) => (isObject(e) && Array.isArray(e.addresses) ? e.addresses.filter((a) => typeof a === 'string') : [])) : [];
+  return addresses.length === 0 ? '<unset>' : addresses.join(',');
+}
+
 const EVENT_FIELDS = ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'];
 
 /** The built-in resources, fresh per server (Service IP allocation is per server). */
@@ -197,6 +203,21 @@ export function builtinTypes(): ResourceType[] {
       singular: 'lease',
       namespaced: true,
       columns: [column('Holder', (o) => getString(getObject(o, 'spec'), 'holderIdentity') ?? ''), ageColumn],
+    }),
+    // A Service without a selector gets its addresses from EndpointSlices (the local S3 is one).
+    resource({
+      group: 'discovery.k8s.io',
+      version: 'v1',
+      kind: 'EndpointSlice',
+      ...builtinChecks('EndpointSlice', 'v1'),
+      plural: 'endpointslices',
+      singular: 'endpointslice',
+      namespaced: true,
+      columns: [
+        column('AddressType', (o) => getString(o, 'addressType') ?? ''),
+        column('Endpoints', endpointAddresses),
+        ageColumn,
+      ],
     }),
   ];
 }

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CoreV1Api, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import { CoreV1Api, DiscoveryV1Api, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1EndpointSlice, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { defaultCommands, repoRoot, type LocalCommand, type TrainerSource } from './commands.js';
 import { HostsFile } from './hosts-file.js';
 import { hostsMap } from './hosts-map.js';
@@ -203,6 +203,8 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   const core = opts.kubeConfig.makeApiClient(CoreV1Api);
   const pods: Cache<V1Pod> = makeInformer(opts.kubeConfig, '/api/v1/pods', () => core.listPodForAllNamespaces());
   const services: Cache<V1Service> = makeInformer(opts.kubeConfig, '/api/v1/services', () => core.listServiceForAllNamespaces());
+  const discovery = opts.kubeConfig.makeApiClient(DiscoveryV1Api);
+  const slices: Cache<V1EndpointSlice> = makeInformer(opts.kubeConfig, '/apis/discovery.k8s.io/v1/endpointslices', () => discovery.listEndpointSliceForAllNamespaces());
 
   let hostsTimer: NodeJS.Timeout | undefined;
   let hostsWrite: Promise<void> = Promise.resolve();
@@ -211,7 +213,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     // Coalesces a burst of events (a gang of pods) into one rewrite.
     hostsTimer = setTimeout(() => {
       hostsTimer = undefined;
-      hostsWrite = hosts.write(hostsMap(pods.list(), services.list())).catch((err: unknown) => log(`hosts file ${hosts.path}: ${String(err)}`));
+      hostsWrite = hosts.write(hostsMap(pods.list(), services.list(), slices.list())).catch((err: unknown) => log(`hosts file ${hosts.path}: ${String(err)}`));
     }, 10);
   };
 
@@ -231,9 +233,11 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   for (const ev of ['add', 'update', 'delete'] as const) {
     pods.on(ev, refreshHosts);
     services.on(ev, refreshHosts);
+    slices.on(ev, refreshHosts);
   }
   keepWatching(pods, 'pods');
   keepWatching(services, 'services');
+  keepWatching(slices, 'endpointslices');
 
   const killAll = (): void => {
     for (const w of workers.values()) w.killNow();
@@ -241,6 +245,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   process.on('exit', killAll);
 
   await services.start();
+  await slices.start();
   await pods.start();
   refreshHosts();
 
@@ -260,6 +265,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       clearTimeout(hostsTimer);
       await pods.stop();
       await services.stop();
+      await slices.stop();
       for (const w of [...workers.values()]) retire(w, Math.min(w.graceMs(), shutdownGraceMs), false);
       await Promise.all([...retiring]);
       await hostsWrite;

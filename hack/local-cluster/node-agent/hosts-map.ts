@@ -4,9 +4,11 @@
  * pods it selects (ready ones, or all with publishNotReadyAddresses), and a pod with
  * `hostname` and `subdomain` gets `<hostname>.<subdomain>.<ns>.svc.<domain>` only when a
  * headless Service named like the subdomain selects it — as in a cluster, so a missing
- * Service shows up here and not first on a real cluster. Pure.
+ * Service shows up here and not first on a real cluster. A Service without a selector
+ * resolves to the addresses of its EndpointSlices (label kubernetes.io/service-name), ready
+ * ones only, as CoreDNS serves them. Pure.
  */
-import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
 
 export type HostsMap = Record<string, string[]>;
 
@@ -32,15 +34,28 @@ function add(map: HostsMap, name: string, ip: string): void {
   if (!list.includes(ip)) list.push(ip);
 }
 
-export function hostsMap(pods: readonly V1Pod[], services: readonly V1Service[], clusterDomain: string = CLUSTER_DOMAIN): HostsMap {
+/** The label that ties an EndpointSlice to its Service. */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+function sliceAddresses(slices: readonly V1EndpointSlice[], namespace: string, service: string): string[] {
+  return slices
+    .filter((s) => (s.metadata?.namespace ?? 'default') === namespace && s.metadata?.labels?.[SERVICE_NAME_LABEL] === service && s.addressType === 'IPv4')
+    .flatMap((s) => s.endpoints.filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses));
+}
+
+export function hostsMap(pods: readonly V1Pod[], services: readonly V1Service[], endpointSlices: readonly V1EndpointSlice[] = [], clusterDomain: string = CLUSTER_DOMAIN): HostsMap {
   const map: HostsMap = {};
   for (const svc of services) {
     const selector = svc.spec?.selector;
     const name = svc.metadata?.name;
     const namespace = svc.metadata?.namespace ?? 'default';
-    if (!selector || Object.keys(selector).length === 0 || !name) continue;
-    const headless = svc.spec?.clusterIP === 'None';
+    if (!name) continue;
     const fqdn = `${name}.${namespace}.svc.${clusterDomain}`;
+    if (!selector || Object.keys(selector).length === 0) {
+      for (const ip of sliceAddresses(endpointSlices, namespace, name)) add(map, fqdn, ip);
+      continue;
+    }
+    const headless = svc.spec?.clusterIP === 'None';
     for (const pod of pods) {
       if ((pod.metadata?.namespace ?? 'default') !== namespace || !isServing(pod) || !selects(selector, pod.metadata?.labels)) continue;
       if (!isReady(pod) && !svc.spec?.publishNotReadyAddresses) continue;

@@ -15,7 +15,7 @@ interface Attribute {
 
 type Model = { attributeTypeMap?: Attribute[] } | undefined;
 
-export const MODEL_ROOTS = ['V1Pod', 'V1Service', 'V1Secret', 'CoreV1Event', 'V1Lease'];
+export const MODEL_ROOTS = ['V1Pod', 'V1Service', 'V1Secret', 'CoreV1Event', 'V1Lease', 'V1EndpointSlice'];
 
 /**
  * Loads the model classes the roots reach, one file each: importing the whole client (or its

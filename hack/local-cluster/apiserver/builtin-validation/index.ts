@@ -17,6 +17,7 @@ const CORE: Record<string, { model: string; rules?: (obj: JsonObject) => FieldCa
   Secret: { model: 'V1Secret', rules: validateSecret },
   Event: { model: 'CoreV1Event' },
   Lease: { model: 'V1Lease' },
+  EndpointSlice: { model: 'V1EndpointSlice' },
 };
 
 /** The schema and validator of a built-in kind, or nothing for kinds checked by metadata only. */

@@ -7,6 +7,7 @@
  * them `Required value` and `Unsupported value: "x": supported values: ...`).
  */
 import { Lease } from 'kubernetes-models/coordination.k8s.io/v1/Lease';
+import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1/EndpointSlice';
 import { Event } from 'kubernetes-models/v1/Event';
 import { Pod } from 'kubernetes-models/v1/Pod';
 import { Secret } from 'kubernetes-models/v1/Secret';
@@ -26,7 +27,7 @@ interface Validatable {
   validate(): void;
 }
 
-const MODELS: Record<string, new (data: never) => Validatable> = { Pod, Service, Secret, Event, Lease };
+const MODELS: Record<string, new (data: never) => Validatable> = { Pod, Service, Secret, Event, Lease, EndpointSlice };
 
 export function hasOpenApiModel(kind: string): boolean {
   return kind in MODELS;
