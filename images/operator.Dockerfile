@@ -11,6 +11,7 @@ COPY package.json package-lock.json ./
 # Scripts are skipped: the optional TensorFlow native backends are for the trainer images.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY contract ./contract
 COPY operator ./operator
 COPY trainer ./trainer
 # Type-check as CI does, then bundle the operator and its dependencies into one file

@@ -14,6 +14,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY contract ./contract
 COPY operator ./operator
 COPY trainer ./trainer
 RUN npx tsc -p tsconfig.build.json

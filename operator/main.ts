@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { UsageError } from '../trainer/util/errors.js';
+import { UsageError } from '../contract/errors.js';
 import { errorMessage } from './controller/api-errors.js';
 import { USAGE, parseFlags, type OperatorFlags } from './controller/flags.js';
 import { KubeClusterApi, loadKubeConfig } from './controller/kube-client.js';

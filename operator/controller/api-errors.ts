@@ -56,6 +56,4 @@ export function isRefusal(err: unknown): boolean {
   return err instanceof ApiStatusError && err.code >= 400 && err.code < 500 && err.code !== 409 && err.code !== 429;
 }
 
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorMessage } from '../../contract/errors.js';

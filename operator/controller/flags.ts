@@ -1,5 +1,5 @@
 /** The cifar-operator command line: flags, defaults and validation, with errors naming the flag. */
-import { UsageError } from '../../trainer/util/errors.js';
+import { UsageError } from '../../contract/errors.js';
 import { parseLogLevel, type LogLevel } from '../observability/logger.js';
 import { parseListenAddress } from '../observability/http-server.js';
 

@@ -11,6 +11,7 @@
 import type { TrainingProgress } from '../api/types.js';
 import type { Logger } from '../observability/logger.js';
 import { errorMessage } from './api-errors.js';
+import { PROGRESS_PATH } from '../../contract/progress.js';
 
 export interface ProgressTarget {
   /** namespace/name of the job. */
@@ -107,7 +108,7 @@ export class HttpProgressSource implements ProgressSource {
     entry.inFlight = true;
     entry.lastFetchAt = this.now();
     const host = target.podIP.includes(':') ? `[${target.podIP}]` : target.podIP;
-    const url = `http://${host}:${target.port}/progress`;
+    const url = `http://${host}:${target.port}${PROGRESS_PATH}`;
     try {
       const progress = parseProgress(await this.fetch(url, this.opts.timeoutMs ?? 2000), url);
       // The job may have restarted or been replaced while we waited.

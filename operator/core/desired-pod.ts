@@ -20,10 +20,11 @@ import { PEER_KEY_MOUNT_PATH, workerEnv } from './pod-env.js';
 import { workerResources, workerTolerations } from './pod-scheduling.js';
 import { podSpecHash } from './spec-hash.js';
 import { TRAINER_COMMAND, containerArgs } from './trainer-args.js';
+import { TERMINATION_LOG_PATH } from '../../contract/progress.js';
 
 export const TRAINER_CONTAINER = 'trainer';
 export const TRAINER_UID = 1000;
-export const TERMINATION_LOG = '/dev/termination-log';
+export const TERMINATION_LOG = TERMINATION_LOG_PATH;
 
 /** The operator's own volumes and mounts come first in every pod; the job's follow (see jobFieldForPodField). */
 const OWN_VOLUMES = 2;

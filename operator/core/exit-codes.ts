@@ -1,24 +1,17 @@
 /**
  * How a worker pod ended, as the operator decides whether to restart the gang.
  *
- * The trainer's exit codes (trainer/dist/exit-codes.ts; a test keeps the two in step):
- *   0  training finished
- *   1  not retryable: bad data, a bad spec, peers that disagree, a wrong peer key
- *   2  not retryable: a flag or environment variable that cannot be used
- *   75 retryable (EX_TEMPFAIL): the group lost a member or rendezvous timed out
- * Killed by a signal (143 SIGTERM, 137 SIGKILL without OOMKilled) means something outside
+ * The trainer's exit codes are part of the contract (contract/exit-codes.ts): 0 finished;
+ * 1 and 2 not retryable (training failed, usage error); 75 retryable (the group lost a member
+ * or rendezvous timed out). Killed by a signal (143 SIGTERM, 137 SIGKILL without OOMKilled) means something outside
  * the trainer stopped it: a drained or lost node, a preemption. Like evictions, retryable.
  * OOMKilled is permanent: the same spec on the same limits runs out of memory again, and
  * restarting would only spend the backoff budget on a certain failure.
  */
+import { EXIT_FAILURE, EXIT_RETRYABLE, EXIT_SIGKILL, EXIT_SIGTERM, EXIT_USAGE } from '../../contract/exit-codes.js';
 import type { ContainerStateTerminated, Pod } from '../api/k8s-types.js';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_RETRYABLE = 75;
-export const EXIT_SIGKILL = 137;
-export const EXIT_SIGTERM = 143;
+export { EXIT_FAILURE, EXIT_OK, EXIT_RETRYABLE, EXIT_SIGKILL, EXIT_SIGTERM, EXIT_USAGE } from '../../contract/exit-codes.js';
 
 /** Pod-level reasons meaning the node or the scheduler, not the trainer, ended the pod. */
 const INFRASTRUCTURE_REASONS = new Set(['Evicted', 'NodeLost', 'Shutdown', 'NodeShutdown', 'Terminated', 'UnexpectedAdmissionError', 'Preempted']);

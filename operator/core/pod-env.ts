@@ -7,6 +7,7 @@
  * launcher in the pod gives each of its processes RANK = NODE_RANK x processesPerReplica +
  * local rank.
  */
+import { TRAINER_ENV, TRAINER_S3_ENV } from '../../contract/env.js';
 import type { EnvVar } from '../api/k8s-types.js';
 import type { DefaultedSpec } from '../api/defaults.js';
 import { PEER_KEY_SECRET_KEY } from './desired-secret.js';
@@ -21,14 +22,14 @@ function s3Env(spec: DefaultedSpec): EnvVar[] {
   const s3 = spec.s3;
   if (s3 === undefined) return [];
   const env: EnvVar[] = [];
-  if (s3.endpoint !== undefined) env.push({ name: 'AWS_ENDPOINT_URL_S3', value: s3.endpoint });
-  if (s3.region !== undefined) env.push({ name: 'AWS_REGION', value: s3.region });
-  if (s3.pathStyle !== undefined) env.push({ name: 'S3_FORCE_PATH_STYLE', value: String(s3.pathStyle) });
+  if (s3.endpoint !== undefined) env.push({ name: TRAINER_S3_ENV.endpoint, value: s3.endpoint });
+  if (s3.region !== undefined) env.push({ name: TRAINER_S3_ENV.region, value: s3.region });
+  if (s3.pathStyle !== undefined) env.push({ name: TRAINER_S3_ENV.pathStyle, value: String(s3.pathStyle) });
   const ref = s3.credentialsSecretRef;
   if (ref !== undefined) {
     env.push(
-      { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: ref.name, key: ref.accessKeyIdKey } } },
-      { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: ref.name, key: ref.secretAccessKeyKey } } },
+      { name: TRAINER_S3_ENV.accessKeyId, valueFrom: { secretKeyRef: { name: ref.name, key: ref.accessKeyIdKey } } },
+      { name: TRAINER_S3_ENV.secretAccessKey, valueFrom: { secretKeyRef: { name: ref.name, key: ref.secretAccessKeyKey } } },
     );
   }
   return env;
@@ -43,19 +44,19 @@ export function trainerJobId(job: JobIdentity, attempt: number): string {
 }
 
 export function workerEnv(job: JobIdentity, spec: DefaultedSpec, replica: number, attempt: number): EnvVar[] {
-  const place = processesPerReplica(spec) === 1 ? { name: 'RANK', value: String(replica) } : { name: 'NODE_RANK', value: String(replica) };
+  const place = processesPerReplica(spec) === 1 ? { name: TRAINER_ENV.rank, value: String(replica) } : { name: TRAINER_ENV.nodeRank, value: String(replica) };
   return [
-    { name: 'WORLD_SIZE', value: String(worldSize(spec)) },
+    { name: TRAINER_ENV.worldSize, value: String(worldSize(spec)) },
     place,
     // Rank 0 of this attempt: a new gang never rendezvous at an old pod's name.
-    { name: 'MASTER_ADDR', value: masterAddress(job.name, job.namespace, attempt) },
-    { name: 'MASTER_PORT', value: String(spec.masterPort) },
-    { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-    { name: 'CIFAR_PEER_SECRET_FILE', value: PEER_KEY_FILE },
-    { name: 'CIFAR_JOB_ID', value: trainerJobId(job, attempt) },
-    { name: 'CIFAR_RESTART_ATTEMPT', value: String(attempt) },
-    { name: 'JOB_NAME', value: job.name },
-    { name: 'JOB_NAMESPACE', value: job.namespace },
+    { name: TRAINER_ENV.masterAddr, value: masterAddress(job.name, job.namespace, attempt) },
+    { name: TRAINER_ENV.masterPort, value: String(spec.masterPort) },
+    { name: TRAINER_ENV.podIp, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+    { name: TRAINER_ENV.peerSecretFile, value: PEER_KEY_FILE },
+    { name: TRAINER_ENV.jobId, value: trainerJobId(job, attempt) },
+    { name: TRAINER_ENV.restartAttempt, value: String(attempt) },
+    { name: TRAINER_ENV.jobName, value: job.name },
+    { name: TRAINER_ENV.jobNamespace, value: job.namespace },
     ...s3Env(spec),
   ];
 }

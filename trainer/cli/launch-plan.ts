@@ -8,6 +8,7 @@
  * all but one of each pod's ring links stay inside the pod.
  */
 import { UsageError } from '../util/errors.js';
+import { TRAINER_ENV } from '../../contract/env.js';
 
 export interface LaunchSpec {
   nprocPerNode: number;
@@ -69,8 +70,8 @@ export function planChildren(spec: LaunchSpec, env: Readonly<Record<string, stri
   return Array.from({ length: n }, (_, localRank) => {
     const rank = nodeRank * n + localRank;
     const childEnv: Record<string, string> = {
-      WORLD_SIZE: String(worldSize),
-      RANK: String(rank),
+      [TRAINER_ENV.worldSize]: String(worldSize),
+      [TRAINER_ENV.rank]: String(rank),
       LOCAL_RANK: String(localRank),
       LOCAL_WORLD_SIZE: String(n),
     };

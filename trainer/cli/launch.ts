@@ -16,6 +16,7 @@ import { UsageError } from '../util/errors.js';
 import { planChildren, podExit, type ChildExit, type ChildPlan, type LaunchSpec } from './launch-plan.js';
 import { writeTerminationMessage } from './termination-message.js';
 import { defaultThreadCount } from '../engine/backend/threads.js';
+import { TRAINER_ENV } from '../../contract/env.js';
 
 const usage = `Usage: cifar-trainer launch --nproc-per-node N [options] -- COMMAND [ARGS...]
 
@@ -60,9 +61,9 @@ export function parseLaunch(argv: readonly string[], env: NodeJS.ProcessEnv): { 
   const { values: v } = parseFlags('launch', argv.slice(0, split), flags);
   if (v['nproc-per-node'] === undefined) throw new UsageError('launch: --nproc-per-node N is required');
   const nprocPerNode = intFlag('nproc-per-node', v['nproc-per-node'], 1, 1, 64);
-  const nodeRankText = v['node-rank'] ?? env.NODE_RANK;
+  const nodeRankText = v['node-rank'] ?? env[TRAINER_ENV.nodeRank];
   const nodeRank = intFlag(v['node-rank'] === undefined ? 'node-rank (NODE_RANK)' : 'node-rank', nodeRankText, 0, 0, 4095);
-  const worldSize = env.WORLD_SIZE === undefined || env.WORLD_SIZE === '' ? nprocPerNode : intFlag('WORLD_SIZE', env.WORLD_SIZE, 1, 1, 4096);
+  const worldSize = env[TRAINER_ENV.worldSize] === undefined || env[TRAINER_ENV.worldSize] === '' ? nprocPerNode : intFlag('WORLD_SIZE', env[TRAINER_ENV.worldSize], 1, 1, 4096);
   const gpusPerProcess = intFlag('gpus-per-process', v['gpus-per-process'], 0, 0, 16);
   const stopTimeoutMs = intFlag('stop-timeout', v['stop-timeout'], 30, 1, 3600) * 1000;
   return { spec: { nprocPerNode, nodeRank, worldSize, gpusPerProcess, command: argv.slice(split + 1) }, stopTimeoutMs };

@@ -1,7 +1,8 @@
 import { writeFile, access, constants } from 'node:fs/promises';
+import { TERMINATION_LOG_PATH } from '../../contract/progress.js';
 
-/** Kubernetes' default terminationMessagePath. */
-export const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
+/** Kubernetes' default terminationMessagePath, which the operator sets on the container. */
+export const DEFAULT_TERMINATION_LOG = TERMINATION_LOG_PATH;
 /** Kubernetes reads at most 4 KiB of the termination message. */
 const MAX_BYTES = 4096;
 

@@ -13,6 +13,8 @@ import { writeTerminationMessage } from './termination-message.js';
 import { distConfigFromEnv, type DistFlags } from '../dist/config.js';
 import { s3Flags, s3Options } from './s3-flags.js';
 import { limitFlags, limitsFromValues } from '../data/limits.js';
+import { TRAINER_ENV } from '../../contract/env.js';
+import { finalProgressMessage } from '../../contract/progress.js';
 
 /** Exit code when the run stopped on SIGTERM after checkpointing (128 + 15, as a killed process). */
 export const EXIT_STOPPED = 143;
@@ -209,11 +211,11 @@ export function parseTrainOptions(argv: string[], env: NodeJS.ProcessEnv): Train
         ? {
             // The pod IP is where the operator and Prometheus reach the pod; outside a pod,
             // loopback. Binding every interface is left to an explicit --metrics-host 0.0.0.0.
-            host: v['metrics-host'] ?? (env.POD_IP?.trim() || '127.0.0.1'),
+            host: v['metrics-host'] ?? (env[TRAINER_ENV.podIp]?.trim() || '127.0.0.1'),
             port: intFlag('metrics-port', v['metrics-port'], 0, 0, 65535),
-            jobName: env.JOB_NAME ?? 'local',
-            jobNamespace: env.JOB_NAMESPACE ?? 'default',
-            restarts: Number(env.CIFAR_RESTART_ATTEMPT ?? 0) || 0,
+            jobName: env[TRAINER_ENV.jobName] ?? 'local',
+            jobNamespace: env[TRAINER_ENV.jobNamespace] ?? 'default',
+            restarts: Number(env[TRAINER_ENV.restartAttempt] ?? 0) || 0,
           }
         : undefined,
     ),
@@ -261,7 +263,7 @@ export const trainCommand: Command = {
       );
       // The final progress goes into the pod's termination message: rank 0 exits right after
       // its last epoch, possibly before the operator polls /progress again.
-      if (!result.stopped && result.progress) await writeTerminationMessage(JSON.stringify({ progress: result.progress }), io.env);
+      if (!result.stopped && result.progress) await writeTerminationMessage(finalProgressMessage(result.progress), io.env);
       return result.stopped ? EXIT_STOPPED : 0;
     } finally {
       process.off('SIGTERM', onSignal);

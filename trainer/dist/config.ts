@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../util/errors.js';
+import { TRAINER_ENV } from '../../contract/env.js';
 
 export interface DistConfig {
   readonly worldSize: number;
@@ -71,8 +72,8 @@ function secondsFrom(name: string, raw: string | number | undefined, fallback: n
 }
 
 function readSecret(env: Env, readText: (path: string) => string): Buffer | undefined {
-  const inline = env.CIFAR_PEER_SECRET;
-  const file = env.CIFAR_PEER_SECRET_FILE;
+  const inline = env[TRAINER_ENV.peerSecret];
+  const file = env[TRAINER_ENV.peerSecretFile];
   if (inline && file) {
     throw new UsageError('CIFAR_PEER_SECRET and CIFAR_PEER_SECRET_FILE are both set: set only one');
   }
@@ -102,8 +103,8 @@ function defaultReadText(path: string): string {
 
 /** Reads and validates the distributed settings. WORLD_SIZE unset or 1 means a single process, no networking. */
 export function distConfigFromEnv(env: Env, flags: DistFlags = {}, readText: (path: string) => string = defaultReadText): DistConfig {
-  const worldSize = intFrom('--world-size/WORLD_SIZE', flags.worldSize ?? env.WORLD_SIZE, 1, MAX_WORLD_SIZE) ?? 1;
-  const rankRaw = intFrom('--rank/RANK', flags.rank ?? env.RANK, 0, MAX_WORLD_SIZE);
+  const worldSize = intFrom('--world-size/WORLD_SIZE', flags.worldSize ?? env[TRAINER_ENV.worldSize], 1, MAX_WORLD_SIZE) ?? 1;
+  const rankRaw = intFrom('--rank/RANK', flags.rank ?? env[TRAINER_ENV.rank], 0, MAX_WORLD_SIZE);
   if (rankRaw === undefined && worldSize > 1) {
     throw new UsageError(`--rank/RANK: required when WORLD_SIZE is ${worldSize}`);
   }
@@ -111,14 +112,14 @@ export function distConfigFromEnv(env: Env, flags: DistFlags = {}, readText: (pa
   if (rank >= worldSize) {
     throw new UsageError(`--rank/RANK: rank ${rank} is out of range for WORLD_SIZE ${worldSize} (expected 0..${worldSize - 1})`);
   }
-  const masterAddr = (flags.masterAddr ?? env.MASTER_ADDR ?? '').trim();
+  const masterAddr = (flags.masterAddr ?? env[TRAINER_ENV.masterAddr] ?? '').trim();
   if (worldSize > 1 && masterAddr === '') {
     throw new UsageError(`--master-addr/MASTER_ADDR: required when WORLD_SIZE is ${worldSize}`);
   }
-  const masterPort = intFrom('--master-port/MASTER_PORT', flags.masterPort ?? env.MASTER_PORT, 1, 65535) ?? DEFAULT_MASTER_PORT;
-  const listenHost = (flags.podIp ?? env.POD_IP ?? '').trim() || undefined;
+  const masterPort = intFrom('--master-port/MASTER_PORT', flags.masterPort ?? env[TRAINER_ENV.masterPort], 1, 65535) ?? DEFAULT_MASTER_PORT;
+  const listenHost = (flags.podIp ?? env[TRAINER_ENV.podIp] ?? '').trim() || undefined;
   const listenPort = intFrom('CIFAR_DIST_PORT', flags.listenPort ?? env.CIFAR_DIST_PORT, 0, 65535) ?? 0;
-  const jobId = (flags.jobId ?? env.CIFAR_JOB_ID ?? 'cifar').trim();
+  const jobId = (flags.jobId ?? env[TRAINER_ENV.jobId] ?? 'cifar').trim();
   if (!JOB_ID_RE.test(jobId)) {
     throw new UsageError(`--job-id/CIFAR_JOB_ID: ${JSON.stringify(jobId)} must be 1-200 characters of letters, digits and ._:/-`);
   }

@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import { UsageError } from '../util/errors.js';
+import { TRAINER_S3_ENV } from '../../contract/env.js';
 
 /** How to reach S3 (or an S3-compatible server such as MinIO or s3rver). */
 export interface S3Config {
@@ -34,23 +35,23 @@ export const DEFAULT_S3_REGION = 'us-east-1';
 export function resolveS3Config(options: S3ConfigOptions, env: Env): S3Config {
   const endpointSource = firstSet([
     ['--s3-endpoint', options.endpoint],
-    ['AWS_ENDPOINT_URL_S3', env.AWS_ENDPOINT_URL_S3],
+    ['AWS_ENDPOINT_URL_S3', env[TRAINER_S3_ENV.endpoint]],
     ['AWS_ENDPOINT_URL', env.AWS_ENDPOINT_URL],
   ]);
   const endpoint = endpointSource ? normalizeEndpoint(endpointSource[0], endpointSource[1]) : undefined;
 
   const regionSource = firstSet([
     ['--s3-region', options.region],
-    ['AWS_REGION', env.AWS_REGION],
+    ['AWS_REGION', env[TRAINER_S3_ENV.region]],
     ['AWS_DEFAULT_REGION', env.AWS_DEFAULT_REGION],
   ]);
   const region = regionSource ? validateRegion(regionSource[0], regionSource[1]) : DEFAULT_S3_REGION;
 
   const forcePathStyle =
-    options.forcePathStyle ?? parsePathStyle(nonEmpty(env.S3_FORCE_PATH_STYLE)) ?? endpoint !== undefined;
+    options.forcePathStyle ?? parsePathStyle(nonEmpty(env[TRAINER_S3_ENV.pathStyle])) ?? endpoint !== undefined;
 
-  const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
-  const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
+  const accessKeyId = nonEmpty(env[TRAINER_S3_ENV.accessKeyId]);
+  const secretAccessKey = nonEmpty(env[TRAINER_S3_ENV.secretAccessKey]);
   const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
   // Names only, never values: these messages end up in logs.
   if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {

@@ -1,19 +1,9 @@
 import type { ProgressEvent } from '../engine/train/types.js';
 
-/** What rank 0 serves at GET /progress and the operator copies into status.progress. */
-export interface ProgressSnapshot {
-  epoch: number;
-  totalEpochs: number;
-  step: number;
-  stepsPerEpoch: number;
-  trainAccuracy?: number;
-  validationAccuracy?: number;
-  trainLoss?: number;
-  validationLoss?: number;
-  imagesPerSecond?: number;
-  lastCheckpoint?: string;
-  updatedAt: string;
-}
+import type { ProgressDocument } from '../../contract/progress.js';
+
+/** What rank 0 serves at GET /progress and the operator copies into status.progress (the contract's document). */
+export type ProgressSnapshot = ProgressDocument;
 
 /**
  * Folds progress events into the latest snapshot: `epoch` counts finished epochs, step

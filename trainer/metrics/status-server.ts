@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { ProgressSnapshot } from './progress-tracker.js';
+import { PROGRESS_PATH } from '../../contract/progress.js';
 
 /** Pollers are the operator and Prometheus: a handful of connections, each a few requests a minute. */
 export const MAX_STATUS_CONNECTIONS = 32;
@@ -39,7 +40,7 @@ export async function startStatusServer(options: {
         .catch((err: unknown) => res.writeHead(500).end(String(err)));
       return;
     }
-    if (path === '/progress') {
+    if (path === PROGRESS_PATH) {
       const snapshot = options.progress();
       if (!snapshot) res.writeHead(204).end();
       else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(snapshot));

@@ -14,15 +14,5 @@ export class DataFormatError extends Error {
   }
 }
 
-/** A command-line or configuration value that cannot be used, naming the flag or field. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
-/** Formats any thrown value as a one-line message. */
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+// Part of the operator-trainer contract (a usage error is exit code 2 there).
+export { UsageError, errorMessage } from '../../contract/errors.js';
