@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { UsageError } from '../contract/errors.js';
-import { errorMessage } from './controller/api-errors.js';
+import { errorMessage } from './runtime/api-errors.js';
 import { USAGE, parseFlags, type OperatorFlags } from './controller/flags.js';
 import { KubeClusterApi, loadKubeConfig } from './controller/kube-client.js';
 import { Operator } from './controller/operator.js';

@@ -4,7 +4,8 @@ import t from 'tap';
 import { repoRoot } from './helpers/datasets.js';
 
 // The operator and the trainer meet only in contract/ (exit codes, environment names,
-// errors, the progress document): neither imports the other's code.
+// errors, the progress document): neither imports the other's code. Inside the operator,
+// the generic controller machinery (operator/runtime/) does not import the job logic.
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -30,6 +31,13 @@ t.test('operator/ and trainer/ import each other only through contract/', async 
   t.same(crossings('operator', 'trainer'), [], 'nothing in operator/ imports trainer/');
   t.same(crossings('trainer', 'operator'), [], 'nothing in trainer/ imports operator/');
   t.same(crossings('contract', 'operator').concat(crossings('contract', 'trainer')), [], 'contract/ depends on neither');
+});
+
+t.test('operator/runtime/ is generic machinery: it imports nothing about CifarTrainingJobs', async (t) => {
+  t.same(crossings('operator/runtime', 'operator/controller'), [], 'nothing from operator/controller/');
+  t.same(crossings('operator/runtime', 'operator/core'), [], 'nothing from operator/core/');
+  const jobTypes = crossings('operator/runtime', 'operator/api').filter((line) => !line.endsWith('/api/k8s-types.js'));
+  t.same(jobTypes, [], 'from operator/api/ only the Kubernetes wire types');
 });
 
 t.test('the boundary check sees an import that crosses', async (t) => {

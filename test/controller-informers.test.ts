@@ -3,7 +3,7 @@ import type { Pod } from '../operator/api/k8s-types.js';
 import { LABEL_JOB_NAME, LABEL_MANAGED_BY } from '../operator/core/labels.js';
 import { Informers, ownerJobKey } from '../operator/controller/informers.js';
 import { silentLogger } from '../operator/observability/logger.js';
-import { ApiStatusError } from '../operator/controller/api-errors.js';
+import { ApiStatusError } from '../operator/runtime/api-errors.js';
 import type { TeardownHost } from './helpers/apiserver.js';
 import { FakeClusterApi, ManualClock, testJob, waitFor } from './helpers/controller.js';
 

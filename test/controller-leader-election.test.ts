@@ -1,8 +1,8 @@
 import t from 'tap';
 import type { LeaseApi, LeaseRecord } from '../operator/controller/cluster-api.js';
-import type { Clock } from '../operator/controller/clock.js';
+import type { Clock } from '../operator/runtime/clock.js';
 import { KubeClusterApi } from '../operator/controller/kube-client.js';
-import { LeaderElector, LeaseObservation } from '../operator/controller/leader-election.js';
+import { LeaderElector, LeaseObservation } from '../operator/runtime/leader-election.js';
 import { silentLogger } from '../operator/observability/logger.js';
 import { kubeConfigFor, startTestApiServer } from './helpers/apiserver.js';
 import { FakeClusterApi, ManualClock, waitFor } from './helpers/controller.js';

@@ -1,13 +1,13 @@
 import t from 'tap';
 import type { Pod } from '../operator/api/k8s-types.js';
 import type { TrainingProgress } from '../operator/api/types.js';
-import { ApiStatusError } from '../operator/controller/api-errors.js';
-import { EventRecorder, eventName } from '../operator/controller/event-recorder.js';
+import { ApiStatusError } from '../operator/runtime/api-errors.js';
+import { EventRecorder, eventName } from '../operator/runtime/event-recorder.js';
 import { Informers } from '../operator/controller/informers.js';
 import type { ProgressSource, ProgressTarget } from '../operator/controller/progress.js';
 import { ConflictError, Reconciler } from '../operator/controller/reconciler.js';
-import { runWorkers } from '../operator/controller/workers.js';
-import { WorkQueue } from '../operator/controller/workqueue.js';
+import { runWorkers } from '../operator/runtime/workers.js';
+import { WorkQueue } from '../operator/runtime/workqueue.js';
 import { silentLogger } from '../operator/observability/logger.js';
 import { OperatorMetrics } from '../operator/observability/metrics.js';
 import type { TeardownHost } from './helpers/apiserver.js';

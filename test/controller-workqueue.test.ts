@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ExponentialBackoffLimiter, WorkQueue } from '../operator/controller/workqueue.js';
+import { ExponentialBackoffLimiter, WorkQueue } from '../operator/runtime/workqueue.js';
 import { ManualClock } from './helpers/controller.js';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));

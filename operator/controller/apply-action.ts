@@ -3,7 +3,7 @@
  * what exists or deleting what is gone is success, so a plan can be applied again safely.
  */
 import type { Action } from '../core/reconcile-plan.js';
-import { isAlreadyExists, isConflict, isNotFound } from './api-errors.js';
+import { isAlreadyExists, isConflict, isNotFound } from '../runtime/api-errors.js';
 import type { ClusterApi } from './cluster-api.js';
 
 export async function applyAction(api: ClusterApi, namespace: string, action: Action): Promise<void> {

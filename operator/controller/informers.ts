@@ -9,9 +9,9 @@ import { API_GROUP, KIND, type CifarTrainingJob } from '../api/types.js';
 import { LABEL_JOB_NAME, LABEL_MANAGED_BY, MANAGER_NAME } from '../core/labels.js';
 import type { Logger } from '../observability/logger.js';
 import type { ClusterApi, WatchedKind, WatchedKinds } from './cluster-api.js';
-import type { Clock } from './clock.js';
-import { ObjectStore, objectKey, type KubeObject } from './object-store.js';
-import { Reflector, type ChangeHandler } from './reflector.js';
+import type { Clock } from '../runtime/clock.js';
+import { ObjectStore, objectKey, type KubeObject } from '../runtime/object-store.js';
+import { Reflector, type ChangeHandler } from '../runtime/reflector.js';
 
 export const MANAGED_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGER_NAME}`;
 /** Index of pods by `<namespace>/<job-name label>`: the pods planReconcile is given. */
@@ -89,8 +89,8 @@ export class Informers {
       onDelete: enqueueOwner,
     };
     const make = <K extends WatchedKind>(kind: K, store: ObjectStore<WatchedKinds[K]>, handler: ChangeHandler<KubeObject>, labelSelector?: string): SyncedRunnable =>
-      new Reflector<K>({
-        api: opts.api,
+      new Reflector<WatchedKinds[K]>({
+        source: { list: (o) => opts.api.list(kind, o), watch: (o, onEvent) => opts.api.watch(kind, o, onEvent) },
         kind,
         list: { ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }), ...(labelSelector === undefined ? {} : { labelSelector }) },
         store,

@@ -24,7 +24,7 @@ import {
 import type { PodGroup } from '../api/k8s-types.js';
 import type { CifarTrainingJob } from '../api/types.js';
 import { API_GROUP, API_VERSION_NAME } from '../api/types.js';
-import { ApiStatusError, type StatusCause } from './api-errors.js';
+import { ApiStatusError, type StatusCause } from '../runtime/api-errors.js';
 import type { ChildKind, ClusterApi, EventRecord, LeaseRecord, ListOptions, ObjectList, WatchEvent, WatchOptions, WatchStream, WatchedKind, WatchedKinds } from './cluster-api.js';
 
 export const JOB_PLURAL = 'cifartrainingjobs';

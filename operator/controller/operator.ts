@@ -8,13 +8,13 @@ import type { OperatorDefaults } from '../core/operator-defaults.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import type { ClusterApi } from './cluster-api.js';
-import { EventRecorder } from './event-recorder.js';
+import { EventRecorder } from '../runtime/event-recorder.js';
 import { Informers } from './informers.js';
-import { LeaderElector, type LeaderElectionOptions } from './leader-election.js';
+import { LeaderElector, type LeaderElectionOptions } from '../runtime/leader-election.js';
 import { HttpProgressSource, type FetchJson } from './progress.js';
 import { Reconciler } from './reconciler.js';
-import { runWorkers } from './workers.js';
-import { WorkQueue } from './workqueue.js';
+import { runWorkers } from '../runtime/workers.js';
+import { WorkQueue } from '../runtime/workqueue.js';
 
 /** Where and how the operator campaigns for leadership (the elector's own options, minus its wiring). */
 export type LeaderElectionSettings = Pick<LeaderElectionOptions, 'namespace' | 'name' | 'identity' | 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>;

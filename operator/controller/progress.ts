@@ -10,7 +10,7 @@
  */
 import type { TrainingProgress } from '../api/types.js';
 import type { Logger } from '../observability/logger.js';
-import { errorMessage } from './api-errors.js';
+import { errorMessage } from '../runtime/api-errors.js';
 import { PROGRESS_PATH } from '../../contract/progress.js';
 
 export interface ProgressTarget {

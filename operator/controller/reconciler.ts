@@ -18,23 +18,17 @@ import { currentAttempt } from '../core/outcome.js';
 import { isPrerequisite, planReconcile, type Action } from '../core/reconcile-plan.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
-import { ApiStatusError, errorMessage, isConflict, isNotFound, isRefusal } from './api-errors.js';
+import { ApiStatusError, ConflictError, errorMessage, isConflict, isNotFound, isRefusal } from '../runtime/api-errors.js';
+import type { ReconcileOutcome } from '../runtime/workers.js';
 import { applyAction, createdObject, describeAction } from './apply-action.js';
 import type { ClusterApi, ObjectReference } from './cluster-api.js';
-import type { EventRecorder } from './event-recorder.js';
+import type { EventRecorder } from '../runtime/event-recorder.js';
 import { BY_JOB_LABEL, jobLabelIndexKey, type Caches } from './informers.js';
-import { objectKey, splitKey } from './object-store.js';
+import { objectKey, splitKey } from '../runtime/object-store.js';
 import { progressFromTerminationMessage, type ProgressSource, type ProgressTarget } from './progress.js';
 
-/** The status write lost a race with another writer or read a stale cache; retry later. */
-export class ConflictError extends Error {
-  override readonly name = 'ConflictError';
-}
-
-export interface ReconcileOutcome {
-  /** Look at the job again after this long even if nothing changes (deadlines, TTL, progress). */
-  requeueAfterMs?: number;
-}
+export { ConflictError };
+export type { ReconcileOutcome };
 
 export interface ReconcilerOptions {
   api: ClusterApi;

@@ -1,6 +1,6 @@
 /** Test doubles for the controller: a manual clock and an in-memory ClusterApi. */
 import type { ObjectMeta, PodGroup } from '../../operator/api/k8s-types.js';
-import { ApiStatusError } from '../../operator/controller/api-errors.js';
+import { ApiStatusError } from '../../operator/runtime/api-errors.js';
 import type {
   ChildKind,
   ClusterApi,
@@ -14,7 +14,7 @@ import type {
   WatchedKind,
   WatchedKinds,
 } from '../../operator/controller/cluster-api.js';
-import type { Clock, Timer } from '../../operator/controller/clock.js';
+import type { Clock, Timer } from '../../operator/runtime/clock.js';
 
 /** A clock that moves only when told to. */
 export class ManualClock implements Clock {

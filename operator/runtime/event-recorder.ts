@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
 import { errorMessage, isNotFound } from './api-errors.js';
-import type { ClusterApi, ObjectReference } from './cluster-api.js';
+import type { EventApi, ObjectReference } from './api-types.js';
 
 export const EVENT_COMPONENT = 'cifar-operator';
 /** Object names, Event names included, are DNS subdomains of at most 253 characters. */
@@ -35,7 +35,7 @@ interface Seen {
 }
 
 export interface EventRecorderOptions {
-  api: Pick<ClusterApi, 'createEvent' | 'updateEventCount'>;
+  api: EventApi;
   logger: Logger;
   /** reportingInstance: which operator replica wrote the Event. */
   instance: string;

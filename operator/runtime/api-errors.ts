@@ -57,3 +57,8 @@ export function isRefusal(err: unknown): boolean {
 }
 
 export { errorMessage } from '../../contract/errors.js';
+
+/** A write lost a race with another writer or was based on a stale cache; the worker retries later. */
+export class ConflictError extends Error {
+  override readonly name = 'ConflictError';
+}

@@ -16,7 +16,7 @@
  */
 import type { Logger } from '../observability/logger.js';
 import { errorMessage, isAlreadyExists, isConflict } from './api-errors.js';
-import type { LeaseApi, LeaseRecord } from './cluster-api.js';
+import type { LeaseApi, LeaseRecord } from './api-types.js';
 import { sleep, systemClock, type Clock } from './clock.js';
 
 export interface LeaderElectionOptions {

@@ -6,8 +6,13 @@
 import type { Logger } from '../observability/logger.js';
 import type { OperatorMetrics, ReconcileResult } from '../observability/metrics.js';
 import { errorMessage } from './api-errors.js';
-import { ConflictError, type ReconcileOutcome } from './reconciler.js';
+import { ConflictError } from './api-errors.js';
 import type { WorkQueue } from './workqueue.js';
+
+export interface ReconcileOutcome {
+  /** Look at the object again after this long even if nothing changes (deadlines, TTL, progress). */
+  requeueAfterMs?: number;
+}
 
 export interface WorkerOptions {
   queue: WorkQueue;

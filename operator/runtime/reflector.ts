@@ -10,9 +10,9 @@
  */
 import type { Logger } from '../observability/logger.js';
 import { errorMessage } from './api-errors.js';
-import type { ClusterApi, ListOptions, WatchEvent, WatchStream, WatchedKind, WatchedKinds } from './cluster-api.js';
+import type { ListOptions, ListWatch, WatchEvent, WatchStream } from './api-types.js';
 import { sleep, systemClock, type Clock, type Timer } from './clock.js';
-import { objectKey, type ObjectStore } from './object-store.js';
+import { objectKey, type KubeObject, type ObjectStore } from './object-store.js';
 
 export interface ChangeHandler<T> {
   onAdd(obj: T): void;
@@ -20,12 +20,13 @@ export interface ChangeHandler<T> {
   onDelete(obj: T): void;
 }
 
-export interface ReflectorOptions<K extends WatchedKind> {
-  api: ClusterApi;
-  kind: K;
+export interface ReflectorOptions<T extends KubeObject> {
+  source: ListWatch<T>;
+  /** The kind's name, for logs. */
+  kind: string;
   list: ListOptions;
-  store: ObjectStore<WatchedKinds[K]>;
-  handler: ChangeHandler<WatchedKinds[K]>;
+  store: ObjectStore<T>;
+  handler: ChangeHandler<T>;
   logger: Logger;
   clock?: Clock;
   /** Server-side watch timeout; streams are renewed after it, as client-go does. Default 300. */
@@ -41,14 +42,14 @@ class WatchExpired extends Error {}
 /** The stream went silent for longer than the server could have kept it open. */
 class WatchIdle extends Error {}
 
-export class Reflector<K extends WatchedKind> {
+export class Reflector<T extends KubeObject> {
   private readonly abort = new AbortController();
   private synced = false;
   private running: Promise<void> | undefined;
   private stream: WatchStream | undefined;
   private lastResourceVersion = '';
 
-  constructor(private readonly opts: ReflectorOptions<K>) {}
+  constructor(private readonly opts: ReflectorOptions<T>) {}
 
   hasSynced(): boolean {
     return this.synced;
@@ -96,8 +97,8 @@ export class Reflector<K extends WatchedKind> {
   }
 
   private async listAndWatch(): Promise<void> {
-    const { api, kind, store, handler } = this.opts;
-    const list = await api.list(kind, this.opts.list);
+    const { source, store, handler } = this.opts;
+    const list = await source.list(this.opts.list);
     if (this.stopped) return;
     const delta = store.replace(list.items);
     for (const obj of delta.added) handler.onAdd(obj);
@@ -110,7 +111,7 @@ export class Reflector<K extends WatchedKind> {
 
   /** One watch stream, from the last seen resourceVersion to its end. */
   private async watchOnce(): Promise<void> {
-    const { api, kind } = this.opts;
+    const { source } = this.opts;
     const clock = this.opts.clock ?? systemClock;
     const timeoutSeconds = this.opts.watchTimeoutSeconds ?? 300;
     const idleMs = this.opts.watchIdleTimeoutMs ?? (timeoutSeconds + 30) * 1000;
@@ -129,11 +130,11 @@ export class Reflector<K extends WatchedKind> {
     };
     armIdleTimer();
     try {
-      const stream = await api.watch(kind, { ...this.opts.list, resourceVersion: this.lastResourceVersion, timeoutSeconds }, (event) => {
+      const stream = await source.watch({ ...this.opts.list, resourceVersion: this.lastResourceVersion, timeoutSeconds }, (event) => {
         armIdleTimer();
         if (event.type === 'ERROR') {
           if (event.code === 410) expired = new WatchExpired(event.message);
-          else failure = new Error(`watch ${kind}: ${event.code} ${event.reason} ${event.message}`);
+          else failure = new Error(`watch ${this.opts.kind}: ${event.code} ${event.reason} ${event.message}`);
           holder.stream?.stop();
           return;
         }
@@ -152,7 +153,7 @@ export class Reflector<K extends WatchedKind> {
     if (idle !== undefined) throw idle;
   }
 
-  private apply(event: Exclude<WatchEvent<WatchedKinds[K]>, { type: 'ERROR' }>): void {
+  private apply(event: Exclude<WatchEvent<T>, { type: 'ERROR' }>): void {
     const { store, handler } = this.opts;
     if (event.type === 'BOOKMARK') {
       this.lastResourceVersion = event.resourceVersion;
