@@ -1,13 +1,14 @@
-// docs/api.md (and README.md, for the spec table) carry tables generated from the CRD. This test fails when they drift;
+// docs/api.md (and README.md, for the spec table) carry tables generated from the CRD and operator/core/reasons.ts. This test fails when they drift;
 // regenerate them with: UPDATE_API_DOCS=1 npx tap test/operator-api-docs.test.ts
 import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, renderFieldTable, renderRuleTable, rootSchema, schemaFields, subSchema } from './helpers/crd.js';
+import { renderReasonTable } from '../operator/core/reasons.js';
 
 /** Each document and the generated sections it carries. */
 const DOCS: Array<{ path: string; names: string[] }> = [
-  { path: join(REPO_ROOT, 'docs', 'api.md'), names: ['spec', 'rules', 'status'] },
+  { path: join(REPO_ROOT, 'docs', 'api.md'), names: ['spec', 'rules', 'status', 'reasons'] },
   { path: join(REPO_ROOT, 'README.md'), names: ['spec'] },
 ];
 const root = rootSchema();
@@ -16,6 +17,7 @@ const sections: Record<string, string> = {
   spec: renderFieldTable(subSchema(root, 'spec')),
   rules: renderRuleTable(subSchema(root, 'spec')),
   status: renderFieldTable(subSchema(root, 'status')),
+  reasons: renderReasonTable(),
 };
 
 function generatedSection(text: string, name: string): string | undefined {

@@ -8,6 +8,7 @@
 import type { CifarTrainingJob, CifarTrainingJobStatus } from '../api/types.js';
 import { setCondition, updateConditionIfPresent } from './conditions.js';
 import { jobFieldForPodField } from './desired-pod.js';
+import { Reason } from './reasons.js';
 
 export interface CreateRefusal {
   /** Pod, Service, Secret or PodGroup. */
@@ -48,13 +49,13 @@ export function statusAfterRefusals(job: CifarTrainingJob, status: CifarTraining
   const first = invalid ?? refusals[0];
   if (first === undefined) return { status, events: [], final: false };
   const message = describeRefusal(first);
-  let conditions = setCondition(status.conditions ?? [], { type: 'PodsReady', status: 'False', reason: 'FailedCreate', message }, now, generation);
-  const events = refusals.map((r) => ({ type: 'Warning' as const, reason: 'FailedCreate', message: describeRefusal(r) }));
+  let conditions = setCondition(status.conditions ?? [], { type: 'PodsReady', status: 'False', reason: Reason.FailedCreate, message }, now, generation);
+  const events = refusals.map((r) => ({ type: 'Warning' as const, reason: Reason.FailedCreate, message: describeRefusal(r) }));
   if (invalid === undefined) return { status: { ...status, conditions }, events, final: false };
-  const reason = invalid.kind === 'Pod' ? 'InvalidPodSpec' : 'CreateRejected';
+  const reason = invalid.kind === 'Pod' ? Reason.InvalidPodSpec : Reason.CreateRejected;
   const failedMessage = `${message}; retrying cannot help: fix the spec and create the job again`;
   conditions = setCondition(conditions, { type: 'Failed', status: 'True', reason, message: failedMessage }, now, generation);
-  conditions = updateConditionIfPresent(conditions, { type: 'Running', status: 'False', reason: 'JobFailed', message: 'the job has failed' }, now, generation);
+  conditions = updateConditionIfPresent(conditions, { type: 'Running', status: 'False', reason: Reason.JobFailed, message: 'the job has failed' }, now, generation);
   return {
     status: { ...status, phase: 'Failed', conditions, completionTime: now.toISOString(), lastFailure: { reason, message } },
     events: [...events, { type: 'Warning', reason, message: failedMessage }],

@@ -10,6 +10,7 @@
  */
 import { EXIT_FAILURE, EXIT_RETRYABLE, EXIT_SIGKILL, EXIT_SIGTERM, EXIT_USAGE } from '../../contract/exit-codes.js';
 import type { ContainerStateTerminated, Pod } from '../api/k8s-types.js';
+import { Reason } from './reasons.js';
 
 export { EXIT_FAILURE, EXIT_OK, EXIT_RETRYABLE, EXIT_SIGKILL, EXIT_SIGTERM, EXIT_USAGE } from '../../contract/exit-codes.js';
 
@@ -17,7 +18,7 @@ export { EXIT_FAILURE, EXIT_OK, EXIT_RETRYABLE, EXIT_SIGKILL, EXIT_SIGTERM, EXIT
 const INFRASTRUCTURE_REASONS = new Set(['Evicted', 'NodeLost', 'Shutdown', 'NodeShutdown', 'Terminated', 'UnexpectedAdmissionError', 'Preempted']);
 
 /** Waiting reasons that never resolve without changing the spec. */
-const PERMANENT_WAITING_REASONS = new Set(['InvalidImageName', 'ErrImageNeverPull']);
+const PERMANENT_WAITING_REASONS: ReadonlySet<string> = new Set([Reason.InvalidImageName, Reason.ErrImageNeverPull]);
 
 const MAX_MESSAGE = 600;
 
@@ -52,21 +53,21 @@ function byExitCode(t: ContainerStateTerminated): PodFailure {
   const message = trimMessage(t.message);
   const code = t.exitCode;
   const base = { exitCode: code, ...(message === undefined ? {} : { message }) };
-  if (t.reason === 'OOMKilled') {
-    return { kind: 'permanent', reason: 'OOMKilled', detail: `was OOM-killed (exit code ${code}); raise resources.limits.memory or lower hyperparameters.batchSize`, ...base };
+  if (t.reason === Reason.OOMKilled) {
+    return { kind: 'permanent', reason: Reason.OOMKilled, detail: `was OOM-killed (exit code ${code}); raise resources.limits.memory or lower hyperparameters.batchSize`, ...base };
   }
   switch (code) {
     case EXIT_RETRYABLE:
-      return { kind: 'retryable', reason: 'PeerLost', detail: `exited with code ${code} (peer lost or rendezvous timed out)`, ...base };
+      return { kind: 'retryable', reason: Reason.PeerLost, detail: `exited with code ${code} (peer lost or rendezvous timed out)`, ...base };
     case EXIT_SIGTERM:
     case EXIT_SIGKILL:
-      return { kind: 'retryable', reason: 'Killed', detail: `exited with code ${code} (killed by ${code === EXIT_SIGTERM ? 'SIGTERM' : 'SIGKILL'})`, ...base };
+      return { kind: 'retryable', reason: Reason.Killed, detail: `exited with code ${code} (killed by ${code === EXIT_SIGTERM ? 'SIGTERM' : 'SIGKILL'})`, ...base };
     case EXIT_USAGE:
-      return { kind: 'permanent', reason: 'UsageError', detail: `exited with code ${code} (usage error)`, ...base };
+      return { kind: 'permanent', reason: Reason.UsageError, detail: `exited with code ${code} (usage error)`, ...base };
     case EXIT_FAILURE:
-      return { kind: 'permanent', reason: 'TrainerFailed', detail: `exited with code ${code} (training failed)`, ...base };
+      return { kind: 'permanent', reason: Reason.TrainerFailed, detail: `exited with code ${code} (training failed)`, ...base };
     default:
-      return { kind: 'permanent', reason: 'UnexpectedExitCode', detail: `exited with unexpected code ${code}`, ...base };
+      return { kind: 'permanent', reason: Reason.UnexpectedExitCode, detail: `exited with unexpected code ${code}`, ...base };
   }
 }
 
@@ -88,5 +89,5 @@ export function classifyPodFailure(pod: Pod, container = 'trainer'): PodFailure 
   const terminated = terminatedState(pod, container);
   if (terminated !== undefined) return byExitCode(terminated);
   // Failed before the trainer ran (e.g. the node vanished): nothing says the spec is at fault.
-  return { kind: 'retryable', reason: status.reason ?? 'PodFailed', detail: 'failed before the trainer exited', ...(podMessage === undefined ? {} : { message: podMessage }) };
+  return { kind: 'retryable', reason: status.reason ?? Reason.PodFailed, detail: 'failed before the trainer exited', ...(podMessage === undefined ? {} : { message: podMessage }) };
 }

@@ -21,6 +21,7 @@ import { describeIssues, validateJobSpec } from './job-validation.js';
 import type { OperatorDefaults } from './operator-defaults.js';
 import { podBlocker } from './pod-readiness.js';
 import { annotateTrainerFlags } from './trainer-args.js';
+import { Reason } from './reasons.js';
 
 /** A failed (or vanished) rank, described for status and events. */
 export interface RankFailure {
@@ -122,7 +123,7 @@ export function decideOutcome(job: CifarTrainingJob, spec: DefaultedSpec, gang: 
   if (job.metadata.deletionTimestamp !== undefined) return { kind: 'deleting' };
   if (previous.phase === 'Succeeded' || previous.phase === 'Failed') return { kind: 'finished' };
   const issues = validateJobSpec(spec, defaults);
-  if (issues.length > 0) return { kind: 'failed', reason: 'InvalidSpec', message: `the spec cannot run: ${describeIssues(issues)}` };
+  if (issues.length > 0) return { kind: 'failed', reason: Reason.InvalidSpec, message: `the spec cannot run: ${describeIssues(issues)}` };
   if (spec.runPolicy.suspend) return { kind: 'suspended' };
   if (gang.current.get(0)?.status?.phase === 'Succeeded') return { kind: 'succeeded' };
 
@@ -130,7 +131,7 @@ export function decideOutcome(job: CifarTrainingJob, spec: DefaultedSpec, gang: 
   if (failure === undefined && previous.phase === 'Running' && gang.outdated.length === 0) {
     // Every rank was running; one without a live pod was deleted, preempted or lost with its node.
     const rank = lostRank(gang, spec.replicas);
-    if (rank !== undefined) failure = { rank, kind: 'retryable', reason: 'ReplicaLost', detail: 'was deleted or lost with its node' };
+    if (rank !== undefined) failure = { rank, kind: 'retryable', reason: Reason.ReplicaLost, detail: 'was deleted or lost with its node' };
   }
   if (failure !== undefined) {
     if (failure.kind === 'permanent') return { kind: 'failed', reason: failure.reason, message: describeFailure(failure), failure };
@@ -141,14 +142,14 @@ export function decideOutcome(job: CifarTrainingJob, spec: DefaultedSpec, gang: 
     const limit = spec.runPolicy.backoffLimit;
     if (restarts >= limit) {
       const message = `${describeFailure(failure)}; backoffLimit ${limit} reached after ${restarts} restart${restarts === 1 ? '' : 's'}`;
-      return { kind: 'failed', reason: 'BackoffLimitExceeded', message, failure };
+      return { kind: 'failed', reason: Reason.BackoffLimitExceeded, message, failure };
     }
     return { kind: 'restart', failure, counted: true, restartNumber: restarts + 1, attempt };
   }
   if (gang.outdated.length > 0) return { kind: 'specChanged', attempt: currentAttempt(job) + 1 };
   if (deadlinePassed(job, spec, now)) {
     const seconds = spec.runPolicy.activeDeadlineSeconds ?? 0;
-    return { kind: 'failed', reason: 'DeadlineExceeded', message: `the job ran longer than activeDeadlineSeconds (${seconds}s) since ${previous.startTime}; its pods were stopped` };
+    return { kind: 'failed', reason: Reason.DeadlineExceeded, message: `the job ran longer than activeDeadlineSeconds (${seconds}s) since ${previous.startTime}; its pods were stopped` };
   }
   return { kind: 'active' };
 }

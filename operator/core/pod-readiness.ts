@@ -9,6 +9,7 @@ import type { Pod } from '../api/k8s-types.js';
 import type { GangObservation } from './gang-observation.js';
 import { hasStarted } from './gang-observation.js';
 import { workerPodName } from './names.js';
+import { Reason } from './reasons.js';
 
 export interface Blocker {
   /** CamelCase, the PodsReady condition's reason. */
@@ -18,17 +19,17 @@ export interface Blocker {
 }
 
 /** Waiting reasons the kubelet sets that need a person (a bad image, a missing Secret or ConfigMap). */
-const CONTAINER_PROBLEMS = ['CreateContainerConfigError', 'CreateContainerError', 'InvalidImageName', 'ErrImageNeverPull', 'ErrImagePull', 'ImagePullBackOff'];
+const CONTAINER_PROBLEMS: readonly string[] = [Reason.CreateContainerConfigError, Reason.CreateContainerError, Reason.InvalidImageName, Reason.ErrImageNeverPull, Reason.ErrImagePull, Reason.ImagePullBackOff];
 
 /** Reasons ordered by how much they tell: the first found among the ranks is reported. */
-const PRIORITY = [...CONTAINER_PROBLEMS, 'Unschedulable', 'SchedulingGated', 'PodsCreating', 'PodsPending'];
+const PRIORITY = [...CONTAINER_PROBLEMS, Reason.Unschedulable, Reason.SchedulingGated, Reason.PodsCreating, Reason.PodsPending];
 
 /** Reasons worth a Warning Event: someone has to act. */
-export const PROBLEM_REASONS: ReadonlySet<string> = new Set([...CONTAINER_PROBLEMS, 'Unschedulable', 'FailedCreate']);
+export const PROBLEM_REASONS: ReadonlySet<string> = new Set([...CONTAINER_PROBLEMS, Reason.Unschedulable, Reason.FailedCreate]);
 
 /** ErrImagePull and ImagePullBackOff alternate while the kubelet retries; they are one problem. */
 export function reasonFamily(reason: string): string {
-  return reason === 'ErrImagePull' || reason === 'ImagePullBackOff' ? 'ImagePull' : reason;
+  return reason === Reason.ErrImagePull || reason === Reason.ImagePullBackOff ? 'ImagePull' : reason;
 }
 
 function trim(text: string | undefined, fallback: string): string {
@@ -45,12 +46,12 @@ export function podBlocker(pod: Pod, container = 'trainer'): Blocker | undefined
     return { reason: waiting.reason, detail: trim(waiting.message, waiting.reason) };
   }
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-  if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') return { reason: 'Unschedulable', detail: trim(scheduled.message, 'no node fits the pod') };
+  if (scheduled?.status === 'False' && scheduled.reason === Reason.Unschedulable) return { reason: Reason.Unschedulable, detail: trim(scheduled.message, 'no node fits the pod') };
   const gates = pod.spec.schedulingGates?.map((g) => g.name) ?? [];
-  if ((scheduled?.status === 'False' && scheduled.reason === 'SchedulingGated') || gates.length > 0) {
-    return { reason: 'SchedulingGated', detail: gates.length > 0 ? `held by scheduling gates ${gates.join(', ')} (a queue such as Kueue has not admitted it)` : trim(scheduled?.message, 'held by scheduling gates') };
+  if ((scheduled?.status === 'False' && scheduled.reason === Reason.SchedulingGated) || gates.length > 0) {
+    return { reason: Reason.SchedulingGated, detail: gates.length > 0 ? `held by scheduling gates ${gates.join(', ')} (a queue such as Kueue has not admitted it)` : trim(scheduled?.message, 'held by scheduling gates') };
   }
-  return { reason: 'PodsPending', detail: waiting?.reason !== undefined ? `container ${waiting.reason}` : 'waiting to be scheduled and started' };
+  return { reason: Reason.PodsPending, detail: waiting?.reason !== undefined ? `container ${waiting.reason}` : 'waiting to be scheduled and started' };
 }
 
 export interface NotRunning {
@@ -72,7 +73,7 @@ export function whyNotRunning(jobName: string, replicas: number, attempt: number
     const pod = gang.current.get(replica);
     const name = workerPodName(jobName, replica, attempt);
     if (pod === undefined) {
-      note('PodsCreating', replica, 'not created yet', name);
+      note(Reason.PodsCreating, replica, 'not created yet', name);
       continue;
     }
     const blocker = podBlocker(pod);

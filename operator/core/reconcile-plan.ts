@@ -28,6 +28,7 @@ import { PROBLEM_REASONS, reasonFamily } from './pod-readiness.js';
 import { isControlledBy, jobIdentity, type JobIdentity } from './owner-ref.js';
 import { podSpecHash } from './spec-hash.js';
 import { computeStatus } from './status.js';
+import { Reason } from './reasons.js';
 
 export type Action =
   | { kind: 'CreatePod'; pod: Pod }
@@ -123,7 +124,7 @@ function convergeActions(job: CifarTrainingJob, spec: DefaultedSpec, gang: GangO
 }
 
 function finishedActions(id: JobIdentity, spec: DefaultedSpec, status: CifarTrainingJobStatus, gang: GangObservation, observed: ObservedChildren): Action[] {
-  const deadlineFailure = findCondition(status.conditions, 'Failed')?.reason === 'DeadlineExceeded';
+  const deadlineFailure = findCondition(status.conditions, 'Failed')?.reason === Reason.DeadlineExceeded;
   const policy = spec.runPolicy.cleanPodPolicy;
   const actions: Action[] = podsToClean(policy, liveOwnedPods(gang), deadlineFailure).map((pod) => deletePod(pod, `job finished (cleanPodPolicy ${policy})`));
   if (policy !== 'None' && observed.service !== undefined && isControlledBy(observed.service.metadata, id)) {
@@ -154,7 +155,7 @@ function outcomeEvents(outcome: Outcome, previousPhase: string | undefined, next
     case 'restart':
       return [{ type: 'Warning', reason: 'Restarting', message: findCondition(status.conditions, 'Restarting')?.message ?? describeFailure(outcome.failure) }];
     case 'specChanged':
-      return [{ type: 'Normal', reason: 'SpecChanged', message: `the spec was edited; recreating the workers as attempt ${outcome.attempt}` }];
+      return [{ type: 'Normal', reason: Reason.SpecChanged, message: `the spec was edited; recreating the workers as attempt ${outcome.attempt}` }];
     case 'suspended':
       return previousPhase === 'Suspended' ? [] : [{ type: 'Normal', reason: 'Suspended', message: 'runPolicy.suspend is true; deleting the worker pods' }];
     case 'active': {
@@ -183,7 +184,7 @@ export function planReconcile(job: CifarTrainingJob, observed: ObservedChildren,
   const status = computeStatus({ job, spec, gang, outcome, now, ...(inputs.progress === undefined ? {} : { progress: inputs.progress }) });
   const events = [...outcomeEvents(outcome, job.status?.phase, status.phase, status, spec), ...podsReadyEvents(job.status, status)];
   for (const pod of gang.foreign) {
-    events.push({ type: 'Warning', reason: 'NameConflict', message: `pod ${pod.metadata.name} exists but is not controlled by this job; delete it so the worker can be created` });
+    events.push({ type: 'Warning', reason: Reason.NameConflict, message: `pod ${pod.metadata.name} exists but is not controlled by this job; delete it so the worker can be created` });
   }
 
   let actions: Action[] = [];

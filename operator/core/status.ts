@@ -10,6 +10,7 @@ import { findCondition, setCondition, updateConditionIfPresent, type ConditionUp
 import { hasStarted, isReady, type GangObservation } from './gang-observation.js';
 import { currentAttempt, describeFailure, type Outcome, type RankFailure } from './outcome.js';
 import { whyNotRunning } from './pod-readiness.js';
+import { Reason } from './reasons.js';
 
 export interface StatusInputs {
   job: CifarTrainingJob;
@@ -74,11 +75,11 @@ function restartingMessage(outcome: Outcome, spec: DefaultedSpec): ConditionUpda
     const budget = outcome.counted
       ? `restart ${outcome.restartNumber} of ${spec.runPolicy.backoffLimit}`
       : `attempt ${outcome.attempt}; not counted against backoffLimit (${outcome.restartNumber} of ${spec.runPolicy.backoffLimit} used) because the gang never ran together: ${outcome.uncountedBecause ?? 'a rank never started'}`;
-    const reason = outcome.failure.reason === 'ReplicaLost' ? 'ReplicaLost' : outcome.counted ? 'ReplicaFailed' : 'GangNotFormed';
+    const reason = outcome.failure.reason === Reason.ReplicaLost ? Reason.ReplicaLost : outcome.counted ? Reason.ReplicaFailed : Reason.GangNotFormed;
     return { type: 'Restarting', status: 'True', reason, message: `${describeFailure(outcome.failure)}; restarting the gang ${where} (${budget})` };
   }
   if (outcome.kind === 'specChanged') {
-    return { type: 'Restarting', status: 'True', reason: 'SpecChanged', message: `the spec was edited; recreating the workers from the last checkpoint as attempt ${outcome.attempt} (not counted against backoffLimit)` };
+    return { type: 'Restarting', status: 'True', reason: Reason.SpecChanged, message: `the spec was edited; recreating the workers from the last checkpoint as attempt ${outcome.attempt} (not counted against backoffLimit)` };
   }
   return undefined;
 }
@@ -92,18 +93,18 @@ function restartingMessage(outcome: Outcome, spec: DefaultedSpec): ConditionUpda
 function podsReadyCondition(inputs: StatusInputs, phase: JobPhase): ConditionUpdate {
   const { job, spec, gang, outcome } = inputs;
   const attempt = nextAttempt(job, outcome);
-  if (phase === 'Succeeded' || phase === 'Failed') return { type: 'PodsReady', status: 'False', reason: 'JobFinished', message: 'the job has finished; no worker pods are needed' };
-  if (phase === 'Suspended') return { type: 'PodsReady', status: 'False', reason: 'JobSuspended', message: 'runPolicy.suspend is true; no worker pods run' };
+  if (phase === 'Succeeded' || phase === 'Failed') return { type: 'PodsReady', status: 'False', reason: Reason.JobFinished, message: 'the job has finished; no worker pods are needed' };
+  if (phase === 'Suspended') return { type: 'PodsReady', status: 'False', reason: Reason.JobSuspended, message: 'runPolicy.suspend is true; no worker pods run' };
   if (outcome.kind === 'restart' || outcome.kind === 'specChanged') {
-    return { type: 'PodsReady', status: 'False', reason: 'Restarting', message: `replacing the gang's pods with attempt ${attempt}` };
+    return { type: 'PodsReady', status: 'False', reason: Reason.Restarting, message: `replacing the gang's pods with attempt ${attempt}` };
   }
   const previous = findCondition(job.status?.conditions, 'PodsReady');
   const allExist = [...Array(spec.replicas).keys()].every((r) => gang.current.has(r));
-  if (previous?.reason === 'FailedCreate' && previous.status === 'False' && !allExist) {
+  if (previous?.reason === Reason.FailedCreate && previous.status === 'False' && !allExist) {
     return { type: 'PodsReady', status: 'False', reason: previous.reason, message: previous.message };
   }
   const why = whyNotRunning(job.metadata.name, spec.replicas, attempt, gang);
-  if (why === undefined) return { type: 'PodsReady', status: 'True', reason: 'AllRunning', message: `all ${spec.replicas} worker pod(s) of attempt ${attempt} are running` };
+  if (why === undefined) return { type: 'PodsReady', status: 'True', reason: Reason.AllRunning, message: `all ${spec.replicas} worker pod(s) of attempt ${attempt} are running` };
   return { type: 'PodsReady', status: 'False', reason: why.reason, message: why.message };
 }
 
@@ -124,20 +125,20 @@ function nextConditions(inputs: StatusInputs, phase: JobPhase): Condition[] {
     conditions = updateConditionIfPresent(conditions, update, now, generation);
   };
 
-  set({ type: 'Created', status: 'True', reason: 'JobCreated', message: `the operator accepted the job and manages its ${spec.replicas} worker pod(s)` });
+  set({ type: 'Created', status: 'True', reason: Reason.JobCreated, message: `the operator accepted the job and manages its ${spec.replicas} worker pod(s)` });
   set(podsReadyCondition(inputs, phase));
 
   const running = phase === 'Running';
   const notRunning: Record<Exclude<JobPhase, 'Running'>, [string, string]> = {
-    Pending: ['PodsPending', 'waiting for all worker pods to be created'],
-    Created: ['PodsStarting', 'waiting for all worker pods to start'],
-    Restarting: ['JobRestarting', 'the gang is restarting'],
-    Succeeded: ['JobSucceeded', 'the job has finished'],
-    Failed: ['JobFailed', 'the job has failed'],
-    Suspended: ['JobSuspended', 'the job is suspended'],
+    Pending: [Reason.PodsPending, 'waiting for all worker pods to be created'],
+    Created: [Reason.PodsStarting, 'waiting for all worker pods to start'],
+    Restarting: [Reason.JobRestarting, 'the gang is restarting'],
+    Succeeded: [Reason.JobSucceeded, 'the job has finished'],
+    Failed: [Reason.JobFailed, 'the job has failed'],
+    Suspended: [Reason.JobSuspended, 'the job is suspended'],
   };
   if (running) {
-    set({ type: 'Running', status: 'True', reason: 'AllReplicasRunning', message: `all ${spec.replicas} worker(s) are running (attempt ${currentAttempt(job)})` });
+    set({ type: 'Running', status: 'True', reason: Reason.AllReplicasRunning, message: `all ${spec.replicas} worker(s) are running (attempt ${currentAttempt(job)})` });
   } else {
     const [reason, message] = notRunning[phase];
     setIfPresent({ type: 'Running', status: 'False', reason, message });
@@ -145,13 +146,13 @@ function nextConditions(inputs: StatusInputs, phase: JobPhase): Condition[] {
 
   const restarting = restartingMessage(outcome, spec);
   if (restarting !== undefined) set(restarting);
-  else if (phase !== 'Restarting') setIfPresent({ type: 'Restarting', status: 'False', reason: 'GangRecovered', message: 'no restart in progress' });
+  else if (phase !== 'Restarting') setIfPresent({ type: 'Restarting', status: 'False', reason: Reason.GangRecovered, message: 'no restart in progress' });
 
-  if (phase === 'Suspended') set({ type: 'Suspended', status: 'True', reason: 'JobSuspended', message: 'runPolicy.suspend is true; the worker pods were deleted' });
-  else setIfPresent({ type: 'Suspended', status: 'False', reason: 'JobResumed', message: 'runPolicy.suspend is false; the job resumes from the last checkpoint' });
+  if (phase === 'Suspended') set({ type: 'Suspended', status: 'True', reason: Reason.JobSuspended, message: 'runPolicy.suspend is true; the worker pods were deleted' });
+  else setIfPresent({ type: 'Suspended', status: 'False', reason: Reason.JobResumed, message: 'runPolicy.suspend is false; the job resumes from the last checkpoint' });
 
   if (outcome.kind === 'succeeded') {
-    set({ type: 'Succeeded', status: 'True', reason: 'JobSucceeded', message: `worker-0 (rank 0) finished training (${spec.hyperparameters.epochs} epochs)` });
+    set({ type: 'Succeeded', status: 'True', reason: Reason.JobSucceeded, message: `worker-0 (rank 0) finished training (${spec.hyperparameters.epochs} epochs)` });
   }
   if (outcome.kind === 'failed') set({ type: 'Failed', status: 'True', reason: outcome.reason, message: outcome.message });
   return conditions;
