@@ -60,7 +60,8 @@ function seconds(flag: string, text: string, min: number): number {
   return value * 1000;
 }
 
-export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): OperatorFlags {
+/** The raw values of the flags given, by name (booleans as "true"/"false"). */
+function readFlagValues(argv: readonly string[]): Map<string, string> {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -84,22 +85,26 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       throw new UsageError(`unknown flag ${arg}; see --help`);
     }
   }
+  return values;
+}
+
+/** A parser's error as a usage error. */
+function asUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): OperatorFlags {
+  const values = readFlagValues(argv);
   const get = (name: string): string | undefined => values.get(name);
   const workersText = get('workers') ?? '2';
   const workers = Number(workersText);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError(`--workers ${workersText}: expected an integer from 1 to 64`);
-  let logLevel: LogLevel;
-  try {
-    logLevel = parseLogLevel(get('log-level') ?? 'info');
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-  let metricsAddr: { host: string; port: number };
-  try {
-    metricsAddr = parseListenAddress(get('metrics-addr') ?? ':8080');
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  const logLevel = asUsage(() => parseLogLevel(get('log-level') ?? 'info'));
+  const metricsAddr = asUsage(() => parseListenAddress(get('metrics-addr') ?? ':8080'));
   const flags: OperatorFlags = {
     help: get('help') === 'true',
     metricsAddr,
@@ -121,6 +126,12 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (kubeconfig !== undefined) flags.kubeconfig = kubeconfig;
   const namespace = get('namespace');
   if (namespace !== undefined) flags.namespace = namespace;
+  return { ...flags, ...trainerDefaults(get) };
+}
+
+/** --default-trainer-image and --default-trainer-service-account, checked. */
+function trainerDefaults(get: (name: string) => string | undefined): Pick<OperatorFlags, 'defaultTrainerImage' | 'defaultTrainerServiceAccount'> {
+  const flags: Pick<OperatorFlags, 'defaultTrainerImage' | 'defaultTrainerServiceAccount'> = {};
   const image = get('default-trainer-image');
   if (image !== undefined) {
     if (image.trim() === '' || /\s/.test(image)) throw new UsageError(`--default-trainer-image ${JSON.stringify(image)}: expected an image reference such as registry.example.com/cifar-trainer:1.0`);

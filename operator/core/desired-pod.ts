@@ -7,15 +7,15 @@
  * /tmp and the job's own volumes as the only writable places. The ServiceAccount is the
  * job's or the operator's default, so cloud identities (IRSA, workload identity) reach S3.
  */
-import type { Pod, PodSpec } from '../api/k8s-types.js';
-import { withDefaults } from '../api/defaults.js';
+import type { Container, Pod, PodSpec, Volume } from '../api/k8s-types.js';
+import { withDefaults, type DefaultedSpec } from '../api/defaults.js';
 import type { CifarTrainingJob } from '../api/types.js';
 import { MASTER_PORT_NAME, METRICS_PORT_NAME } from './desired-service.js';
 import { gangPodFields } from './gang-scheduling.js';
 import { trainerImage, trainerServiceAccount, type OperatorDefaults } from './operator-defaults.js';
 import { ANNOTATION_JOB_GENERATION, ANNOTATION_SPEC_HASH, workerLabels } from './labels.js';
 import { peerKeySecretName, workerPodName, workersServiceName } from './names.js';
-import { controllerRef, jobIdentity } from './owner-ref.js';
+import { controllerRef, jobIdentity, type JobIdentity } from './owner-ref.js';
 import { PEER_KEY_MOUNT_PATH, workerEnv } from './pod-env.js';
 import { workerResources, workerTolerations } from './pod-scheduling.js';
 import { podSpecHash } from './spec-hash.js';
@@ -85,42 +85,8 @@ export function desiredWorkerPod(job: CifarTrainingJob, replica: number, attempt
       seccompProfile: { type: 'RuntimeDefault' },
     },
     tolerations: workerTolerations(spec),
-    containers: [
-      {
-        name: TRAINER_CONTAINER,
-        image,
-        imagePullPolicy: spec.imagePullPolicy,
-        command: [...TRAINER_COMMAND],
-        args: containerArgs(spec),
-        env: workerEnv(id, spec, replica, attempt),
-        ports: [
-          { name: MASTER_PORT_NAME, containerPort: spec.masterPort, protocol: 'TCP' },
-          { name: METRICS_PORT_NAME, containerPort: spec.metricsPort, protocol: 'TCP' },
-        ],
-        resources: workerResources(spec),
-        securityContext: {
-          runAsNonRoot: true,
-          runAsUser: TRAINER_UID,
-          allowPrivilegeEscalation: false,
-          readOnlyRootFilesystem: true,
-          capabilities: { drop: ['ALL'] },
-          seccompProfile: { type: 'RuntimeDefault' },
-        },
-        volumeMounts: [
-          { name: 'scratch', mountPath: '/tmp' },
-          { name: 'peer-key', mountPath: PEER_KEY_MOUNT_PATH, readOnly: true },
-          ...(spec.volumeMounts ?? []).map((m) => ({ ...m })),
-        ],
-        // The trainer writes its fatal error here; the operator copies it into the job's status.
-        terminationMessagePath: TERMINATION_LOG,
-        terminationMessagePolicy: 'FallbackToLogsOnError',
-      },
-    ],
-    volumes: [
-      { name: 'scratch', emptyDir: {} },
-      { name: 'peer-key', secret: { secretName: peerKeySecretName(id.name), defaultMode: 0o440 } },
-      ...(spec.volumes ?? []).map((v) => structuredClone(v)),
-    ],
+    containers: [trainerContainer(id, spec, replica, attempt, image)],
+    volumes: workerVolumes(id, spec),
   };
   if (spec.nodeSelector !== undefined) podSpec.nodeSelector = { ...spec.nodeSelector };
   if (spec.affinity !== undefined) podSpec.affinity = spec.affinity;
@@ -142,4 +108,46 @@ export function desiredWorkerPod(job: CifarTrainingJob, replica: number, attempt
     },
     spec: podSpec,
   };
+}
+
+/** The trainer container: its command and flags, the gang's environment, ports, limits and a locked-down security context. */
+function trainerContainer(id: JobIdentity, spec: DefaultedSpec, replica: number, attempt: number, image: string): Container {
+  return {
+    name: TRAINER_CONTAINER,
+    image,
+    imagePullPolicy: spec.imagePullPolicy,
+    command: [...TRAINER_COMMAND],
+    args: containerArgs(spec),
+    env: workerEnv(id, spec, replica, attempt),
+    ports: [
+      { name: MASTER_PORT_NAME, containerPort: spec.masterPort, protocol: 'TCP' },
+      { name: METRICS_PORT_NAME, containerPort: spec.metricsPort, protocol: 'TCP' },
+    ],
+    resources: workerResources(spec),
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: TRAINER_UID,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    volumeMounts: [
+      { name: 'scratch', mountPath: '/tmp' },
+      { name: 'peer-key', mountPath: PEER_KEY_MOUNT_PATH, readOnly: true },
+      ...(spec.volumeMounts ?? []).map((m) => ({ ...m })),
+    ],
+    // The trainer writes its fatal error here; the operator copies it into the job's status.
+    terminationMessagePath: TERMINATION_LOG,
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  };
+}
+
+/** A scratch /tmp (the root file system is read-only), the peer key, and the user's volumes. */
+function workerVolumes(id: JobIdentity, spec: DefaultedSpec): Volume[] {
+  return [
+    { name: 'scratch', emptyDir: {} },
+    { name: 'peer-key', secret: { secretName: peerKeySecretName(id.name), defaultMode: 0o440 } },
+    ...(spec.volumes ?? []).map((v) => structuredClone(v)),
+  ];
 }
