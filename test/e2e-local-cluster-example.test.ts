@@ -32,10 +32,13 @@ function startLocalClusterCli(dir: string, podIps: { first: string; last: string
   return { child, out: () => out, err: () => err, exited };
 }
 
+/** SIGTERM (the cluster stops its S3, pods and operator), SIGKILL only if it hangs. */
 async function stop(started: Started): Promise<number | null | 'timeout'> {
-  if (started.child.exitCode !== null) return started.child.exitCode;
+  if (started.child.exitCode !== null || started.child.signalCode !== null) return started.child.exitCode;
   started.child.kill('SIGTERM');
-  return Promise.race([started.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000))]);
+  const code = await Promise.race([started.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000))]);
+  if (code === 'timeout') started.child.kill('SIGKILL');
+  return code;
 }
 
 t.test('npm run local-cluster + kubectl apply -f examples/local-cpu-lenet.yaml as it is: Succeeded with validation accuracy', { skip }, async (t) => {
@@ -44,9 +47,7 @@ t.test('npm run local-cluster + kubectl apply -f examples/local-cpu-lenet.yaml a
   const kubeconfig = join(dir, 'kubeconfig');
   const podIps = privatePodRange(8);
   const first = startLocalClusterCli(dir, podIps);
-  t.teardown(() => {
-    if (first.child.exitCode === null) first.child.kill('SIGKILL');
-  });
+  t.teardown(() => stop(first));
   // A fresh checkout compiles every module through tsx first, then packs 60,000 images.
   t.ok(await eventually(() => /ready/.test(first.out()) || first.child.exitCode !== null, 300_000), `ready; stderr: ${first.err().slice(-3000)}`);
   t.match(first.err(), /packed 50000 train images into s3:\/\/cifar\/data\/train\.rec/, 'CIFAR-10 packed on the first start');
@@ -79,9 +80,7 @@ t.test('npm run local-cluster + kubectl apply -f examples/local-cpu-lenet.yaml a
 
   // Started again on the same state directory, the S3 objects are still there: no packing.
   const second = startLocalClusterCli(dir, podIps);
-  t.teardown(() => {
-    if (second.child.exitCode === null) second.child.kill('SIGKILL');
-  });
+  t.teardown(() => stop(second));
   t.ok(await eventually(() => /ready/.test(second.out()) || second.child.exitCode !== null, 300_000), `ready again; stderr: ${second.err().slice(-3000)}`);
   t.match(second.err(), /CIFAR-10 already packed in s3:\/\/cifar\/data\//);
   t.notMatch(second.err(), /packed 50000 train images/);
