@@ -5,31 +5,19 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Writable } from 'node:stream';
-import { runCli } from '../../trainer/cli/main.js';
-import { datasetSkip } from '../../test/helpers/datasets.js';
+import { exitWithoutCifar, runTrainerQuietly } from './lib/trainer-cli.js';
 import { packedCifar } from '../../test/helpers/packed-cifar.js';
 
 const { values } = parseArgs({
   options: { epochs: { type: 'string', default: '5' }, examples: { type: 'string', default: '5000' }, out: { type: 'string', default: '.bench/finetune' } },
 });
-const skip = datasetSkip('cifar10-jpeg.tar.gz');
-if (skip) {
-  console.log(`bench:finetune skipped: ${skip}`);
-  process.exit(0);
-}
+exitWithoutCifar('bench:finetune');
 const out = resolve(values.out!);
 await mkdir(out, { recursive: true });
 const train = await packedCifar('train');
 const test = await packedCifar('test');
 
-async function cli(args: string[]): Promise<string> {
-  let stdout = '';
-  const sink = (keep: boolean) => new Writable({ write(chunk: Buffer, _e, done) { if (keep) stdout += chunk.toString(); done(); } });
-  const code = await runCli(args, { stdout: sink(true), stderr: sink(false), env: process.env });
-  if (code !== 0) throw new Error(`cifar-trainer ${args.slice(0, 1).join(' ')} failed with exit code ${code}`);
-  return stdout;
-}
+const cli = runTrainerQuietly;
 
 const common = ['--model', 'lenet', '--backend', 'auto', '--batch-size', '64', '--data-val', test, '--num-val-examples', '2000', '--progress-interval', '3600'];
 let t0 = performance.now();

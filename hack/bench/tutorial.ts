@@ -9,9 +9,7 @@
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Writable } from 'node:stream';
-import { runCli } from '../../trainer/cli/main.js';
-import { datasetSkip } from '../../test/helpers/datasets.js';
+import { exitWithoutCifar, runTrainerQuietly } from './lib/trainer-cli.js';
 import { packedCifar } from '../../test/helpers/packed-cifar.js';
 import { writeClassSubset } from './lib/class-split.js';
 
@@ -36,21 +34,11 @@ if (values.help) {
   --chart copies the comparison chart there (the README's is docs/images/tutorial-scratch-vs-finetune.svg)`);
   process.exit(0);
 }
-const skip = datasetSkip('cifar10-jpeg.tar.gz');
-if (skip) {
-  console.log(`bench:tutorial skipped: ${skip}`);
-  process.exit(0);
-}
+exitWithoutCifar('bench:tutorial');
 const out = resolve(values.out!);
 await mkdir(out, { recursive: true });
 
-async function cli(args: string[]): Promise<string> {
-  let stdout = '';
-  const sink = (keep: boolean) => new Writable({ write(chunk: Buffer, _e, done) { if (keep) stdout += chunk.toString(); done(); } });
-  const code = await runCli(args, { stdout: sink(true), stderr: sink(false), env: process.env });
-  if (code !== 0) throw new Error(`cifar-trainer ${args.slice(0, 1).join(' ')} failed with exit code ${code}`);
-  return stdout;
-}
+const cli = runTrainerQuietly;
 
 const PRETRAIN_CLASSES = [0, 1, 2, 3, 4];
 const TASK_CLASSES = [5, 6, 7, 8, 9];
