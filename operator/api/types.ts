@@ -4,6 +4,7 @@
  * fails when a field, an enum or a required marker here drifts from it.
  * Fields the CRD defaults are optional here (users may omit them); defaults.ts fills them.
  */
+import type { ProgressDocument } from '../../contract/progress.js';
 import type { Affinity, Condition, ObjectMeta, PullPolicy, Quantity, Toleration, Volume, VolumeMount } from './k8s-types.js';
 
 export const API_GROUP = 'training.cifar-operator.io';
@@ -146,20 +147,11 @@ export interface ReplicaStatuses {
   failed?: number;
 }
 
-/** What rank 0 reports about training; the controller fetches it and passes it in. */
-export interface TrainingProgress {
-  epoch?: number;
-  totalEpochs?: number;
-  step?: number;
-  stepsPerEpoch?: number;
-  trainAccuracy?: number;
-  validationAccuracy?: number;
-  trainLoss?: number;
-  validationLoss?: number;
-  imagesPerSecond?: number;
-  lastCheckpoint?: string;
-  updatedAt?: string;
-}
+/**
+ * status.progress: the last progress document rank 0 reported (contract/progress.ts), copied
+ * field by field as the operator got it (any field may be missing).
+ */
+export type TrainingProgress = Partial<ProgressDocument>;
 
 export interface FailureRecord {
   reason?: string;
