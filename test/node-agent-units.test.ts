@@ -12,6 +12,11 @@ import { orderedMounts, sandboxScript, shellQuote, unshareArgs, type SandboxInpu
 import { logTail, tailBytes, terminationMessage } from '../hack/local-cluster/node-agent/termination-message.js';
 import { planMounts, volumeFiles } from '../hack/local-cluster/node-agent/volumes.js';
 
+// A pod path where the scratch volume is mounted, and a checkout that lies under it: the layout
+// of a clone in the host's temporary directory, whose paths a pod's volume there must not swallow.
+const TMP = '/scratch';
+const CLONE = `${TMP}/clone`;
+
 /** A worker pod shaped like operator/core/desired-pod.ts builds it. */
 function trainerPod(): V1Pod {
   return {
@@ -25,7 +30,7 @@ function trainerPod(): V1Pod {
           name: 'trainer',
           image: 'cifar-trainer:dev',
           command: ['cifar-trainer'],
-          args: ['train', '--epochs', '2', '--checkpoint=/tmp/ckpt'],
+          args: ['train', '--epochs', '2', `--checkpoint=${TMP}/ckpt`],
           env: [
             { name: 'WORLD_SIZE', value: '2' },
             { name: 'MASTER_ADDR', value: 'mnist-worker-0.mnist-workers.ml.svc' },
@@ -40,7 +45,7 @@ function trainerPod(): V1Pod {
             { name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'level', optional: true } } },
           ],
           volumeMounts: [
-            { name: 'scratch', mountPath: '/tmp' },
+            { name: 'scratch', mountPath: TMP },
             { name: 'peer-key', mountPath: '/var/run/cifar-operator/peer', readOnly: true },
           ],
           terminationMessagePolicy: 'FallbackToLogsOnError',
@@ -96,7 +101,7 @@ t.test('volumes: where each mount comes from; Secret and ConfigMap volumes read-
   t.same(
     mounts.map((m) => [m.mountPath, m.hostDir, m.source.kind, m.readOnly]),
     [
-      ['/tmp', '/state/pods/p/volumes/scratch', 'emptyDir', false],
+      [TMP, '/state/pods/p/volumes/scratch', 'emptyDir', false],
       ['/var/run/cifar-operator/peer', '/state/pods/p/volumes/peer-key', 'secret', true],
     ],
   );
@@ -118,7 +123,7 @@ t.test('volumes: where each mount comes from; Secret and ConfigMap volumes read-
   const relative: V1Pod = { ...pod, spec: { ...pod.spec!, volumes: [{ name: 'data', hostPath: { path: 'srv' } }] } };
   t.throws(() => planMounts(relative, { name: 'c', volumeMounts: [{ name: 'data', mountPath: '/d' }] }, '/s'), { message: /hostPath\.path "srv" must be absolute/, permanent: true });
   const nfs: V1Pod = { ...pod, spec: { ...pod.spec!, volumes: [{ name: 'scratch', nfs: { server: 'x', path: '/' } }] } };
-  t.throws(() => planMounts(nfs, { name: 'c', volumeMounts: [{ name: 'scratch', mountPath: '/tmp' }] }, '/s'), { message: /volume "scratch": only emptyDir, hostPath, persistentVolumeClaim, secret and configMap volumes are supported/, permanent: true });
+  t.throws(() => planMounts(nfs, { name: 'c', volumeMounts: [{ name: 'scratch', mountPath: TMP }] }, '/s'), { message: /volume "scratch": only emptyDir, hostPath, persistentVolumeClaim, secret and configMap volumes are supported/, permanent: true });
   t.throws(() => planMounts(pod, { name: 'c', volumeMounts: [{ name: 'scratch', mountPath: 'tmp' }] }, '/s'), { message: /must be an absolute path/ });
 });
 
@@ -136,7 +141,7 @@ t.test('container process: the command and env exactly as the pod gives them, pl
     imageWorkingDir: '/repo',
   };
   const p = buildContainerProcess(input);
-  t.same(p.command, ['/usr/bin/node', '--import', 'file:///repo/dns-hook.mjs', '--import', 'file:///tsx.mjs', '/repo/trainer/cli/main.ts', 'train', '--epochs', '2', '--checkpoint=/tmp/ckpt'], 'arguments are not rewritten');
+  t.same(p.command, ['/usr/bin/node', '--import', 'file:///repo/dns-hook.mjs', '--import', 'file:///tsx.mjs', '/repo/trainer/cli/main.ts', 'train', '--epochs', '2', `--checkpoint=${TMP}/ckpt`], 'arguments are not rewritten');
   t.equal(p.workingDir, '/repo', "the image's working directory");
   t.equal(p.env.CIFAR_PEER_SECRET_FILE, '/var/run/cifar-operator/peer/key', 'env values are not rewritten');
   t.equal(p.env.PATH, DEFAULT_PATH);
@@ -167,32 +172,32 @@ t.test('sandbox: mounts ordered parents first, read-only binds, masks, user name
     rootDir: '/state/p/rootfs',
     errorFile: '/state/p/sandbox-error',
     hostname: 'w-0',
-    imageDirs: ['/usr', '/etc', '/tmp/clone'],
+    imageDirs: ['/usr', '/etc', CLONE],
     imageLinks: [{ link: '/bin', target: 'usr/bin' }, { link: '/lib64', target: 'usr/lib64' }, { link: '/odd', target: 'usr/other' }],
     mounts: [
       { source: '/state/p/volumes/peer', target: '/var/run/cifar-operator/peer', readOnly: true },
-      { source: '/state/p/volumes/scratch', target: '/tmp', readOnly: false },
+      { source: '/state/p/volumes/scratch', target: TMP, readOnly: false },
       { source: '/state/p/termination-log', target: '/dev/termination-log', readOnly: false, file: true },
     ],
-    masks: ['/tmp/clone/.local/state'],
+    masks: [`${CLONE}/.local/state`],
     readOnlyRoot: true,
-    workingDir: '/tmp/clone',
-    command: ['/usr/bin/node', "it's", '--x=/tmp/a b'],
+    workingDir: CLONE,
+    command: ['/usr/bin/node', "it's", `--x=${TMP}/a b`],
     env: { PATH: '/usr/bin', MULTI: 'a\nb' },
     userNamespace: false,
   };
-  t.same(orderedMounts(input).map((m) => m.target), ['/usr', '/etc', '/tmp', '/tmp/clone', '/dev/termination-log', '/var/run/cifar-operator/peer'], 'a checkout under /tmp is mounted after the /tmp volume');
+  t.same(orderedMounts(input).map((m) => m.target), ['/usr', '/etc', TMP, CLONE, '/dev/termination-log', '/var/run/cifar-operator/peer'], 'a checkout under the temporary directory is mounted after the volume mounted there');
   const script = sandboxScript(input);
   t.match(script, `mount -t tmpfs -o mode=0755 pod-root "$R"`);
   t.match(script, `mount --rbind -o ro '/usr' "$R"'/usr'`);
-  t.match(script, `mount --rbind '/state/p/volumes/scratch' "$R"'/tmp'`);
+  t.match(script, `mount --rbind '/state/p/volumes/scratch' "$R"'${TMP}'`);
   t.match(script, `mount --bind '/state/p/termination-log' "$R"'/dev/termination-log'`);
   t.match(script, `(cd "$R" && ln -s -t . 'usr/bin' 'usr/lib64')`);
   t.match(script, `ln -s 'usr/other' "$R"'/odd'`);
-  t.match(script, `mount -t tmpfs -o ro,mode=0755 masked "$R"'/tmp/clone/.local/state'`);
+  t.match(script, `mount -t tmpfs -o ro,mode=0755 masked "$R"'${CLONE}/.local/state'`);
   t.match(script, `mount -o remount,bind,ro "$R"`);
-  t.ok(script.indexOf("/tmp/clone' 2>") > script.indexOf("'/tmp' 2>"), 'the checkout bind comes after the /tmp bind');
-  t.match(script, `exec env -i 'PATH=/usr/bin' 'MULTI=a\nb' unshare --root="$R" --wd='/tmp/clone' -- '/usr/bin/node' 'it'\\''s' '--x=/tmp/a b'`, 'exactly the pod env, quoted; arguments as given');
+  t.ok(script.indexOf(`${CLONE}' 2>`) > script.indexOf(`'${TMP}' 2>`), 'the checkout bind comes after the bind of the volume that holds it');
+  t.match(script, `exec env -i 'PATH=/usr/bin' 'MULTI=a\nb' unshare --root="$R" --wd='${CLONE}' -- '/usr/bin/node' 'it'\\''s' '--x=${TMP}/a b'`, 'exactly the pod env, quoted; arguments as given');
   t.notMatch(sandboxScript({ ...input, readOnlyRoot: false }), 'remount,bind,ro "$R" ');
   t.equal(shellQuote("a'b"), `'a'\\''b'`);
   t.same(unshareArgs(false, '/s.sh'), ['--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '/s.sh']);

@@ -26,7 +26,7 @@ export interface S3rverOptions {
   buckets: string[];
   /** Loopback address to listen on; default 127.0.0.1. */
   address?: string;
-  /** Default 0: any free port. */
+  /** Default 0 (the system picks a free port). */
   port?: number;
   /** Keep the objects here across starts; default a fresh temporary directory, removed on stop. */
   dataDir?: string;

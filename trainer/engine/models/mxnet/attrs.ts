@@ -10,7 +10,7 @@ export class UnsupportedError extends Error {
 
 /**
  * Typed access to one node's attributes, which MXNet stores as strings. The node's
- * accepted attribute names are declared up front: any other (except MXNet's hidden
+ * accepted attribute names are declared up front; every other (except MXNet's hidden
  * `__name__` attributes, such as `__lr_mult__`) is an error naming the node, because an
  * attribute the importer does not know could change what the operator computes.
  */
