@@ -1,12 +1,11 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startLocalCluster } from '../hack/local-cluster/launcher.js';
 import type { CifarTrainingJob, CifarTrainingJobSpec } from '../operator/api/types.js';
 import { openDirectory } from '../trainer/io/directory.js';
 import { datasetSkip, repoRoot } from './helpers/datasets.js';
-import { packedCifar } from './helpers/packed-cifar.js';
+import { uploadPackedCifar } from './helpers/packed-cifar.js';
 import { findKubectl } from './helpers/apiserver.js';
 import { E2eClient, kubectl, startOperator } from './helpers/e2e.js';
 import { startS3rver } from './helpers/s3rver.js';
@@ -19,11 +18,7 @@ t.test('the operator runs CifarTrainingJobs on the local cluster end to end', { 
   // Pods see only their own file system (as in a cluster), so data, checkpoints and
   // outputs live on the local S3 (s3rver on 127.0.0.1, which pods reach over the host network).
   const s3 = await startS3rver(t, { buckets: ['cifar'] });
-  const bucket = openDirectory('s3://cifar/data', s3.config);
-  for (const split of ['train', 'test'] as const) {
-    const rec = await packedCifar(split);
-    for (const suffix of ['.rec', '.idx']) await bucket.write(`${split}${suffix}`, await readFile(rec.replace(/\.rec$/, suffix)));
-  }
+  await uploadPackedCifar(s3.config);
   const train = 's3://cifar/data/train.rec';
   const test = 's3://cifar/data/test.rec';
   const results = (job: string) => openDirectory(`s3://cifar/runs/${job}/out`, s3.config);

@@ -5,7 +5,7 @@
  * checkpoint on a PersistentVolumeClaim carries the gang across that restart.
  */
 import t from 'tap';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startLocalCluster } from '../hack/local-cluster/launcher.js';
 import type { CifarTrainingJob, CifarTrainingJobSpec } from '../operator/api/types.js';
@@ -13,7 +13,7 @@ import { openDirectory } from '../trainer/io/directory.js';
 import { datasetSkip } from './helpers/datasets.js';
 import { privatePodRange, stderrTail } from './helpers/operator-process.js';
 import { E2eClient, NAMESPACE, startOperator } from './helpers/e2e.js';
-import { packedCifar } from './helpers/packed-cifar.js';
+import { uploadPackedCifar } from './helpers/packed-cifar.js';
 import { startS3rver } from './helpers/s3rver.js';
 
 const skip = datasetSkip('cifar10-jpeg.tar.gz');
@@ -31,11 +31,7 @@ const finished = (j: CifarTrainingJob): boolean => ['Succeeded', 'Failed'].inclu
 t.test('gangs on the local cluster', { skip }, async (t) => {
   const dir = t.testdir();
   const s3 = await startS3rver(t, { buckets: ['cifar'] });
-  const bucket = openDirectory('s3://cifar/data', s3.config);
-  for (const split of ['train', 'test'] as const) {
-    const rec = await packedCifar(split);
-    for (const suffix of ['.rec', '.idx']) await bucket.write(`${split}${suffix}`, await readFile(rec.replace(/\.rec$/, suffix)));
-  }
+  await uploadPackedCifar(s3.config);
   const metricsOf = async (job: string, rank: number): Promise<Metrics> =>
     JSON.parse((await openDirectory(`s3://cifar/runs/${job}/out${rank === 0 ? '' : `/rank-${rank}`}`, s3.config).read('metrics.json')).toString('utf8')) as Metrics;
 

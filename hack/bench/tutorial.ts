@@ -38,8 +38,6 @@ exitWithoutCifar('bench:tutorial');
 const out = resolve(values.out!);
 await mkdir(out, { recursive: true });
 
-const cli = runTrainerQuietly;
-
 const PRETRAIN_CLASSES = [0, 1, 2, 3, 4];
 const TASK_CLASSES = [5, 6, 7, 8, 9];
 const seconds = (t0: number) => ((performance.now() - t0) / 1000).toFixed(0);
@@ -58,20 +56,20 @@ const name = `${values.model === 'resnext' ? 'ResNeXt' : 'ResNet'}-${network[3]}
 const recipe = ['--backend', values.backend!, '--num-classes', '5', '--batch-size', '128', '--lr', '0.1', '--nesterov', '--wd', '0.0005', '--lr-schedule', 'cosine', '--warmup-epochs', '1', '--progress-interval', '3600'];
 
 t0 = performance.now();
-await cli(['train', ...network, ...recipe, '--data-train', preTrain.rec, '--data-val', preVal.rec, '--epochs', values['pretrain-epochs']!, '--out', join(out, 'pretrained')]);
+await runTrainerQuietly(['train', ...network, ...recipe, '--data-train', preTrain.rec, '--data-val', preVal.rec, '--epochs', values['pretrain-epochs']!, '--out', join(out, 'pretrained')]);
 const preAcc = (JSON.parse(await readFile(join(out, 'pretrained', 'metrics.json'), 'utf8')) as { finalValidationAccuracy: number }).finalValidationAccuracy;
 console.log(`pretrained ${name} on classes 0-4, ${values['pretrain-epochs']} epochs: ${(preAcc * 100).toFixed(1)}% on their validation images (${seconds(t0)} s)`);
 
 const task = ['--data-train', taskTrain.rec, '--data-val', taskVal.rec, '--epochs', values.epochs!, '--seed', '11'];
 t0 = performance.now();
-await cli(['train', ...network, ...recipe, ...task, '--out', join(out, 'scratch')]);
+await runTrainerQuietly(['train', ...network, ...recipe, ...task, '--out', join(out, 'scratch')]);
 console.log(`from scratch on ${taskTrain.records} images of classes 5-9, ${values.epochs} epochs (${seconds(t0)} s)`);
 t0 = performance.now();
-await cli(['train', ...network, ...recipe, ...task, '--pretrained', join(out, 'pretrained', 'model'), '--out', join(out, 'finetune')]);
+await runTrainerQuietly(['train', ...network, ...recipe, ...task, '--pretrained', join(out, 'pretrained', 'model'), '--out', join(out, 'finetune')]);
 console.log(`fine-tuned (new 5-way head, all layers train) on the same images, ${values.epochs} epochs (${seconds(t0)} s)`);
 
 const chart = join(out, 'compare.svg');
-process.stdout.write(await cli(['compare', join(out, 'scratch'), join(out, 'finetune'), '--labels', 'scratch,fine-tune', '--title', `${name} on CIFAR-10 classes 5-9: scratch vs fine-tuned from classes 0-4`, '--out', chart]));
+process.stdout.write(await runTrainerQuietly(['compare', join(out, 'scratch'), join(out, 'finetune'), '--labels', 'scratch,fine-tune', '--title', `${name} on CIFAR-10 classes 5-9: scratch vs fine-tuned from classes 0-4`, '--out', chart]));
 if (values.chart) await copyFile(chart, resolve(values.chart));
 const acc = async (run: string) => (JSON.parse(await readFile(join(out, run, 'metrics.json'), 'utf8')) as { epochs: Array<{ validationAccuracy: number }> }).epochs.map((e) => e.validationAccuracy);
 const scratch = await acc('scratch');

@@ -106,14 +106,17 @@ export async function runTrainingSession(options: TrainOptions, io: SessionIO): 
   }
 }
 
-async function prepareNetwork(options: TrainOptions, io: SessionIO): Promise<PreparedModel> {
+/** The model to train, with its trainable parameter count (reported, fingerprinted and recorded). */
+type Network = PreparedModel & { parameters: number };
+
+async function prepareNetwork(options: TrainOptions, io: SessionIO): Promise<Network> {
   const [, height, width] = options.imageShape;
   if (height !== width) throw new UsageError(`--image-shape: height ${height} and width ${width} must be equal (square crops)`);
   const prepared = await prepareModel(options);
   const parameters = countParams(prepared.model).trainable;
   io.log(`model: ${prepared.model.name}, ${parameters.toLocaleString('en-US')} trainable parameters (${prepared.origin === 'scratch' ? 'from scratch' : `fine-tuning ${prepared.origin}`})`);
   io.log(`input normalisation: (pixel - mean ${prepared.preprocessing.mean.join(',')}) / std ${prepared.preprocessing.std.join(',')}`);
-  return prepared;
+  return { ...prepared, parameters };
 }
 
 /** The Prometheus metrics and the status server (/metrics, /progress) when --metrics-port is set. */
@@ -171,10 +174,10 @@ async function loadData(options: TrainOptions, io: SessionIO): Promise<{ train: 
 }
 
 /** What a checkpoint must match to be resumed from. */
-function runFingerprint(options: TrainOptions, prepared: PreparedModel): RunFingerprint {
+function runFingerprint(options: TrainOptions, prepared: Network): RunFingerprint {
   return {
     model: prepared.origin === 'scratch' ? JSON.stringify(options.model) : `finetune:${prepared.origin}`,
-    parameters: countParams(prepared.model).trainable,
+    parameters: prepared.parameters,
     batchSize: options.batchSize,
     worldSize: options.dist.worldSize,
     imageShape: options.imageShape,
@@ -286,13 +289,13 @@ function loopHooks(parts: {
   };
 }
 
-function runMetrics(options: TrainOptions, backend: Backend, prepared: PreparedModel, history: RunMetrics['epochs'], resumedFrom: string | null, started: number): RunMetrics {
+function runMetrics(options: TrainOptions, backend: Backend, prepared: Network, history: RunMetrics['epochs'], resumedFrom: string | null, started: number): RunMetrics {
   const accuracies = history.map((e) => e.validationAccuracy).filter((a): a is number => a !== null);
   return {
     backend: backend.name,
     backendDetail: backend.detail,
     weightsSha256: weightsSha256(prepared.model),
-    model: { name: options.pretrained ? `${options.model.name}-finetune` : options.model.name, origin: prepared.origin, parameters: countParams(prepared.model).trainable },
+    model: { name: options.pretrained ? `${options.model.name}-finetune` : options.model.name, origin: prepared.origin, parameters: prepared.parameters },
     rank: options.dist.rank,
     worldSize: options.dist.worldSize,
     seed: options.seed,
