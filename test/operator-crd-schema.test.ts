@@ -84,7 +84,9 @@ function tsFields(): { spec: Map<string, TsField>; status: Map<string, TsField> 
   const typeOf = (name: string): ts.Type => {
     const symbol = exports.find((s) => s.name === name);
     if (symbol === undefined) throw new Error(`${file}: ${name} is not exported`);
-    return checker.getDeclaredTypeOfSymbol(symbol);
+    // types.ts re-exports the generated module: follow the re-export to the declaration.
+    const declared = (symbol.flags & ts.SymbolFlags.Alias) !== 0 ? checker.getAliasedSymbol(symbol) : symbol;
+    return checker.getDeclaredTypeOfSymbol(declared);
   };
 
   const walk = (type: ts.Type, prefix: string, out: Map<string, TsField>): void => {

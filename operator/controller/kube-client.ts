@@ -23,11 +23,11 @@ import {
 } from '@kubernetes/client-node';
 import type { PodGroup } from '../api/k8s-types.js';
 import type { CifarTrainingJob } from '../api/types.js';
-import { API_GROUP, API_VERSION_NAME } from '../api/types.js';
+import { API_GROUP, API_VERSION_NAME, PLURAL } from '../api/types.js';
 import { ApiStatusError, type StatusCause } from '../runtime/api-errors.js';
 import type { ChildKind, ClusterApi, EventRecord, LeaseRecord, ListOptions, ObjectList, WatchEvent, WatchOptions, WatchStream, WatchedKind, WatchedKinds } from './cluster-api.js';
 
-export const JOB_PLURAL = 'cifartrainingjobs';
+export const JOB_PLURAL = PLURAL;
 
 /** A KubeConfig from --kubeconfig, else in-cluster service-account credentials, else the usual defaults. */
 export function loadKubeConfig(path?: string): KubeConfig {

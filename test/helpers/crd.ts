@@ -5,115 +5,20 @@
  * of docs/api.md.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parse, parseAllDocuments } from 'yaml';
+import { parseAllDocuments } from 'yaml';
+import { CRD_PATH, isRecord, rootSchema, schemaFields, type SchemaNode } from '../../hack/codegen/crd.js';
 import type { JsonObject, JsonValue } from '../../hack/local-cluster/apiserver/json.js';
 import { applyDefaults, prune } from '../../hack/local-cluster/apiserver/prune.js';
 import { parseSchema, type Schema } from '../../hack/local-cluster/apiserver/schema.js';
 import type { FieldCause } from '../../hack/local-cluster/apiserver/status.js';
 import { validate } from '../../hack/local-cluster/apiserver/validation.js';
 
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CRD_PATH = join(REPO_ROOT, 'crds', 'cifartrainingjobs.yaml');
-
-export interface CelRule {
-  rule: string;
-  message?: string;
-  messageExpression?: string;
-}
-
-export interface SchemaNode {
-  type?: string;
-  description?: string;
-  default?: unknown;
-  enum?: unknown[];
-  required?: string[];
-  properties?: Record<string, SchemaNode>;
-  items?: SchemaNode;
-  additionalProperties?: SchemaNode | boolean;
-  minimum?: number;
-  maximum?: number;
-  exclusiveMinimum?: boolean;
-  exclusiveMaximum?: boolean;
-  minLength?: number;
-  minItems?: number;
-  maxItems?: number;
-  format?: string;
-  'x-kubernetes-preserve-unknown-fields'?: boolean;
-  'x-kubernetes-int-or-string'?: boolean;
-  'x-kubernetes-validations'?: CelRule[];
-  'x-kubernetes-list-type'?: string;
-  'x-kubernetes-list-map-keys'?: string[];
-}
-
-export interface CrdVersion {
-  name: string;
-  served: boolean;
-  storage: boolean;
-  subresources?: { status?: unknown };
-  additionalPrinterColumns?: Array<{ name: string; type: string; jsonPath: string }>;
-  schema: { openAPIV3Schema: SchemaNode };
-}
-
-export interface Crd {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string };
-  spec: {
-    group: string;
-    scope: string;
-    names: { kind: string; plural: string; singular: string; shortNames?: string[]; categories?: string[] };
-    versions: CrdVersion[];
-  };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-export function loadCrd(): Crd {
-  const parsed: unknown = parse(readFileSync(CRD_PATH, 'utf8'));
-  if (!isRecord(parsed) || parsed.kind !== 'CustomResourceDefinition') throw new Error(`${CRD_PATH}: not a CustomResourceDefinition`);
-  return parsed as unknown as Crd;
-}
-
-export function rootSchema(crd: Crd = loadCrd()): SchemaNode {
-  const version = crd.spec.versions.find((v) => v.name === 'v1alpha1');
-  if (version === undefined) throw new Error(`${CRD_PATH}: no v1alpha1 version`);
-  return version.schema.openAPIV3Schema;
-}
-
-export function subSchema(root: SchemaNode, name: 'spec' | 'status'): SchemaNode {
-  const node = root.properties?.[name];
-  if (node === undefined) throw new Error(`${CRD_PATH}: schema has no ${name}`);
-  return node;
-}
+export { CRD_PATH, REPO_ROOT, loadCrd, rootSchema, schemaFields, subSchema } from '../../hack/codegen/crd.js';
+export type { CelRule, Crd, CrdVersion, SchemaField, SchemaNode } from '../../hack/codegen/crd.js';
 
 /** Reads a YAML file with one or more documents. */
 export function loadManifests(path: string): unknown[] {
   return parseAllDocuments(readFileSync(path, 'utf8')).map((doc) => doc.toJS() as unknown);
-}
-
-// ---------------------------------------------------------------- schema walking
-
-export interface SchemaField {
-  /** Dotted path; array items add `[]`, e.g. tolerations[].key. */
-  path: string;
-  node: SchemaNode;
-  required: boolean;
-}
-
-/** Every property below `node`, parents before children. */
-export function schemaFields(node: SchemaNode, prefix = ''): SchemaField[] {
-  const out: SchemaField[] = [];
-  for (const [name, child] of Object.entries(node.properties ?? {})) {
-    const path = prefix === '' ? name : `${prefix}.${name}`;
-    out.push({ path, node: child, required: node.required?.includes(name) ?? false });
-    if (child.properties !== undefined) out.push(...schemaFields(child, path));
-    if (child.items?.properties !== undefined) out.push(...schemaFields(child.items, `${path}[]`));
-  }
-  return out;
 }
 
 /** The parsed schema of a raw node, as the local API server reads it; throws naming the bad field. */
