@@ -1,5 +1,6 @@
 import type { Command, CommandIO } from './command.js';
-import { choiceFlag, intFlag, numberFlag, parseFlags, partFlag } from './command.js';
+import { partFlag } from './command.js';
+import { bool, choice, custom, int, num, readFlags, renderFlagUsage, str, type FlagSection, type FlagValues } from './flag-table.js';
 import { UsageError } from '../util/errors.js';
 import { resolveS3Config } from '../io/s3-config.js';
 import { BACKEND_CHOICES } from '../engine/backend/select-backend.js';
@@ -19,54 +20,91 @@ import { finalProgressMessage } from '../../contract/progress.js';
 /** Exit code when the run stopped on SIGTERM after checkpointing (128 + 15, as a killed process). */
 export const EXIT_STOPPED = 143;
 
+/**
+ * The train command's flags: the one place each flag's name, default, bounds and help live.
+ * The usage text and the parser are derived from it.
+ */
+export const TRAIN_FLAGS = {
+  model: choice('architecture', MODEL_NAMES, 'resnet'),
+  depth: int('resnet: 6n+2; resnext: 9n+2', { min: 1, max: 1000, defaultText: '20 for resnet, 29 for resnext' }),
+  cardinality: int('resnext groups', { min: 1, max: 1024, defaultText: '8' }),
+  width: int('resnext bottleneck width', { min: 1, max: 4096, defaultText: '64' }),
+  'num-classes': int('classes', { default: 10, min: 2, max: 100000 }),
+  'image-shape': custom('network input; H,W may crop the stored images', 'C,H,W', (flag, raw) => parseImageShape(flag, raw), '3,32,32'),
+  'data-train': str('training data (required)', 'URI'),
+  'data-val': str('validation data', 'URI'),
+  'data-format': choice('how to read --data-train and --data-val', DATA_FORMATS, 'auto'),
+  'num-examples': int('use only N training images in all (each of R replicas: N/R of its part)', { min: 1 }),
+  'num-val-examples': int('use only N validation images', { min: 1 }),
+  'data-part': custom('use only part I of N of the training data (MXNet part semantics)', 'I/N', partFlag),
+  epochs: int('passes over the training data', { default: 10, min: 1, max: 100000 }),
+  'batch-size': int('images per step on each rank', { default: 128, min: 1, max: 65536 }),
+  lr: num('learning rate', { default: 0.05, min: Number.MIN_VALUE, max: 100 }),
+  momentum: num('SGD momentum', { default: 0.9, min: 0, max: 0.999999 }),
+  nesterov: bool('Nesterov momentum'),
+  wd: num('weight decay, on weights only', { default: 0.0001, min: 0, max: 1 }),
+  'lr-schedule': choice('learning-rate schedule', ['step', 'cosine', 'constant'] as const, 'step'),
+  'lr-step-epochs': custom('step schedule: epochs at which the rate is multiplied by --lr-factor', 'E1,E2,...', (_flag, raw) => parseStepEpochs(raw)),
+  'lr-factor': num('step schedule factor', { default: 0.1, min: Number.MIN_VALUE, max: 1 }),
+  'warmup-epochs': num('linear warm-up from 0, at most --epochs', { default: 0, min: 0, value: 'N' }),
+  'min-lr': num('cosine schedule floor', { default: 0, min: 0, max: 100 }),
+  'label-smoothing': num('label smoothing of the loss', { default: 0, min: 0, max: 0.999 }),
+  pad: int('zero padding before the random crop', { default: 4, min: 0, max: 64 }),
+  'no-flip': bool('no random horizontal flip'),
+  seed: int('seed of initialisation, shuffling and augmentation', { default: 1, min: 0, max: 0xffffffff }),
+  pretrained: str("TensorFlow.js layers model (directory, s3:// prefix or http(s) URL; an MXNet checkpoint after 'import-mxnet'); its stored preprocessing is used", 'URI'),
+  'layer-before-fullc': str('cut point; MXNet node names such as flatten0 for an imported model', 'NAME', 'the layer before the last dense layer'),
+  freeze: bool('train only the new head'),
+  'pretrained-lr-mult': num('learning-rate multiplier for the pretrained layers', { default: 1, min: 0, max: 100 }),
+  checkpoint: str('directory or s3:// prefix; written every --checkpoint-every epochs and on SIGTERM', 'URI'),
+  'checkpoint-every': int('epochs between checkpoints', { default: 1, min: 1, max: 100000 }),
+  'keep-checkpoints': int('checkpoints kept', { default: 3, min: 1, max: 1000 }),
+  resume: bool('continue from the latest checkpoint in --checkpoint'),
+  out: str('metrics.json, accuracy.svg and model/ (directory or s3:// prefix)', 'DIR'),
+  backend: choice('TensorFlow.js backend', BACKEND_CHOICES, 'auto', 'auto: tensorflow, else native, else wasm, else cpu'),
+  threads: int('compute threads of native and tensorflow', { min: 1, max: 1024, defaultText: "the pod's CPU limit, else the cores" }),
+  'log-format': choice('progress on stderr', ['text', 'json'] as const, 'text'),
+  'progress-interval': num('seconds between step lines', { default: 5, min: 0, max: 3600, value: 'SECONDS' }),
+  'prefetch-workers': int('batch-making worker threads; 0 = inline', { default: 1, min: 0, max: 16 }),
+  'no-shuffle': bool('keep the stored order every epoch (for equivalence checks)'),
+  'metrics-port': int('serve /metrics (Prometheus), /progress (JSON) and /healthz on this port', { min: 0, max: 65535 }),
+  'metrics-host': str('address to bind; never all interfaces unless asked', 'HOST', 'POD_IP, else 127.0.0.1'),
+  'world-size': int(`ranks in the group (${TRAINER_ENV.worldSize})`, { min: 1, max: 4096 }),
+  rank: int(`this process's rank (${TRAINER_ENV.rank})`, { min: 0, max: 4095 }),
+  'master-addr': str(`rank 0's address (${TRAINER_ENV.masterAddr})`, 'HOST'),
+  'master-port': int(`rank 0's rendezvous port (${TRAINER_ENV.masterPort})`, { min: 1, max: 65535, value: 'P' }),
+  'lr-scaling': choice('multiply --lr by the world size, as the global batch grows', ['linear', 'none'] as const, 'linear'),
+} as const;
+
+const TRAIN_SECTIONS: readonly FlagSection[] = [
+  { title: 'Model', flags: ['model', 'depth', 'cardinality', 'width', 'num-classes', 'image-shape'] },
+  {
+    title: "Data (RecordIO .rec local or s3://, or any layout 'pack' reads)",
+    flags: ['data-train', 'data-val', 'data-format', 'num-examples', 'num-val-examples', 'data-part'],
+  },
+  {
+    title: 'Optimisation',
+    flags: ['epochs', 'batch-size', 'lr', 'momentum', 'nesterov', 'wd', 'lr-schedule', 'lr-step-epochs', 'lr-factor', 'warmup-epochs', 'min-lr', 'label-smoothing', 'pad', 'no-flip', 'seed'],
+  },
+  { title: 'Fine-tuning', flags: ['pretrained', 'layer-before-fullc', 'freeze', 'pretrained-lr-mult'] },
+  { title: 'Checkpoints and output', flags: ['checkpoint', 'checkpoint-every', 'keep-checkpoints', 'resume', 'out'] },
+  { title: 'Runtime', flags: ['backend', 'threads', 'log-format', 'progress-interval', 'prefetch-workers', 'no-shuffle', 'metrics-port', 'metrics-host'] },
+  {
+    title: 'Distributed (data-parallel, synchronous SGD; the operator sets these as environment variables)',
+    flags: ['world-size', 'rank', 'master-addr', 'master-port', 'lr-scaling'],
+    notes: [
+      `peer secret from ${TRAINER_ENV.peerSecret} or the file in ${TRAINER_ENV.peerSecretFile} (required when the world size is above 1)`,
+      'each rank reads its part of the data; only rank 0 writes checkpoints and the model',
+    ],
+  },
+];
+
 const usage = `Usage: cifar-trainer train --data-train URI [options]
 
 Trains a CIFAR-10 classifier with TensorFlow.js, from scratch or by fine-tuning a
 pretrained model (the MXNet tutorial's fine-tune.py), on one process.
 
-Model:
-  --model lenet|resnet|resnext   architecture (default resnet)
-  --depth N                      resnet: 6n+2 (default 20); resnext: 9n+2 (default 29)
-  --cardinality N, --width N     resnext groups and bottleneck width (default 8 and 64)
-  --num-classes N                classes (default 10)
-  --image-shape C,H,W            network input; H,W may crop the stored images (default 3,32,32)
-Data (RecordIO .rec local or s3://, or any layout 'pack' reads):
-  --data-train URI, --data-val URI
-  --data-format auto|recordio|python|binary|image-folder   (default auto)
-  --num-examples N, --num-val-examples N    use only N images in all (each of R replicas: N/R of its part)
-  --data-part I/N                use only part I of N of the training data (MXNet part semantics)
-Optimisation:
-  --epochs N (default 10)  --batch-size N (default 128)  --lr X (default 0.05)
-  --momentum X (default 0.9)  --nesterov  --wd X weight decay on weights only (default 0.0001)
-  --lr-schedule step|cosine|constant (default step)  --lr-step-epochs E1,E2,...  --lr-factor X (default 0.1)
-  --warmup-epochs N (default 0)  --min-lr X (cosine, default 0)  --label-smoothing X (default 0)
-  --pad N (default 4)  --no-flip  --seed N (default 1)
-Fine-tuning:
-  --pretrained URI               TensorFlow.js layers model (directory, s3:// prefix or http(s) URL; an
-                                 MXNet checkpoint after 'import-mxnet'); its stored preprocessing is used
-  --layer-before-fullc NAME      cut point (default: the layer before the last dense layer; MXNet node
-                                 names such as flatten0 for an imported model)
-  --freeze                       train only the new head
-  --pretrained-lr-mult X         learning-rate multiplier for the pretrained layers (default 1)
-Checkpoints and output:
-  --checkpoint URI               directory or s3:// prefix; written every --checkpoint-every epochs and on SIGTERM
-  --checkpoint-every N (default 1)  --keep-checkpoints N (default 3)
-  --resume                       continue from the latest checkpoint in --checkpoint
-  --out DIR                      metrics.json, accuracy.svg and model/ (directory or s3:// prefix)
-Runtime:
-  --backend auto|tensorflow|native|wasm|cpu   (default auto: tensorflow, else native, else wasm, else cpu)
-  --threads N                    compute threads of native and tensorflow (default: the pod's CPU limit, else the cores)
-  --log-format text|json         progress on stderr (default text)
-  --progress-interval SECONDS    between step lines (default 5)
-  --prefetch-workers N           batch-making worker threads (default 1; 0 = inline)
-  --no-shuffle                   keep the stored order every epoch (for equivalence checks)
-  --metrics-port N               serve /metrics (Prometheus), /progress (JSON) and /healthz on this port
-  --metrics-host HOST            address to bind (default POD_IP, else 127.0.0.1; never all interfaces unless asked)
-Distributed (data-parallel, synchronous SGD; the operator sets these as environment variables):
-  --world-size N (WORLD_SIZE)  --rank R (RANK)  --master-addr HOST (MASTER_ADDR)  --master-port P (MASTER_PORT)
-  peer secret from CIFAR_PEER_SECRET or the file in CIFAR_PEER_SECRET_FILE (required when N > 1)
-  each rank reads part RANK of WORLD_SIZE of the data; only rank 0 writes checkpoints and the model
-  --lr-scaling linear|none       multiply --lr by the world size (default linear), as the global batch grows
+${renderFlagUsage(TRAIN_FLAGS, TRAIN_SECTIONS)}
 ${s3Flags.usage}
 ${limitFlags.usage}
 
@@ -74,168 +112,85 @@ Exit codes: 0 done; 1 failed, not retryable (bad data, unreadable model, peers d
 2 usage error; 75 retryable (a peer was lost or rendezvous timed out: restart the group from
 the last checkpoint); 143 stopped by SIGTERM after a checkpoint.`;
 
-const flags = {
-  model: { type: 'string' },
-  depth: { type: 'string' },
-  cardinality: { type: 'string' },
-  width: { type: 'string' },
-  'num-classes': { type: 'string' },
-  'image-shape': { type: 'string' },
-  'data-train': { type: 'string' },
-  'data-val': { type: 'string' },
-  'data-format': { type: 'string' },
-  'num-examples': { type: 'string' },
-  'num-val-examples': { type: 'string' },
-  'data-part': { type: 'string' },
-  epochs: { type: 'string' },
-  'batch-size': { type: 'string' },
-  lr: { type: 'string' },
-  momentum: { type: 'string' },
-  nesterov: { type: 'boolean' },
-  wd: { type: 'string' },
-  'lr-schedule': { type: 'string' },
-  'lr-step-epochs': { type: 'string' },
-  'lr-factor': { type: 'string' },
-  'warmup-epochs': { type: 'string' },
-  'min-lr': { type: 'string' },
-  'label-smoothing': { type: 'string' },
-  pad: { type: 'string' },
-  'no-flip': { type: 'boolean' },
-  seed: { type: 'string' },
-  pretrained: { type: 'string' },
-  'layer-before-fullc': { type: 'string' },
-  freeze: { type: 'boolean' },
-  'pretrained-lr-mult': { type: 'string' },
-  checkpoint: { type: 'string' },
-  'checkpoint-every': { type: 'string' },
-  'keep-checkpoints': { type: 'string' },
-  resume: { type: 'boolean' },
-  out: { type: 'string' },
-  backend: { type: 'string' },
-  threads: { type: 'string' },
-  'log-format': { type: 'string' },
-  'progress-interval': { type: 'string' },
-  'prefetch-workers': { type: 'string' },
-  'no-shuffle': { type: 'boolean' },
-  'metrics-port': { type: 'string' },
-  'metrics-host': { type: 'string' },
-  'world-size': { type: 'string' },
-  rank: { type: 'string' },
-  'master-addr': { type: 'string' },
-  'master-port': { type: 'string' },
-  'lr-scaling': { type: 'string' },
-  ...s3Flags.options,
-  ...limitFlags.options,
-} as const;
+type TrainFlags = FlagValues<typeof TRAIN_FLAGS>;
 
-/** Turns flags into validated options; every error names its flag. */
-export function parseTrainOptions(argv: string[], env: NodeJS.ProcessEnv): TrainOptions {
-  const { values: v } = parseFlags('train', argv, flags);
-  if (!v['data-train']) throw new UsageError('train: --data-train URI is required');
-  const model = choiceFlag('model', v.model, MODEL_NAMES, 'resnet');
-  if (model === 'lenet' && v.depth !== undefined) throw new UsageError('--depth does not apply to --model lenet');
-  if (model !== 'resnext' && (v.cardinality !== undefined || v.width !== undefined)) throw new UsageError('--cardinality and --width apply only to --model resnext');
-  const epochs = intFlag('epochs', v.epochs, 10, 1, 100000);
-  const stepEpochs = parseStepEpochs(v['lr-step-epochs']);
-  const imageShape = parseImageShape(v['image-shape']);
-  const schedule = choiceFlag('lr-schedule', v['lr-schedule'], ['step', 'cosine', 'constant'] as const, 'step');
-  if (v.resume && !v.checkpoint) throw new UsageError('--resume needs --checkpoint URI');
-  if (v['layer-before-fullc'] !== undefined && !v.pretrained) throw new UsageError('--layer-before-fullc needs --pretrained URI');
-  if (v.freeze && !v.pretrained) throw new UsageError('--freeze needs --pretrained URI');
-  const optional = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
+/** Rules between flags, which no single row can state. */
+function checkFlagCombinations(f: TrainFlags): void {
+  if (f['data-train'] === undefined || f['data-train'] === '') throw new UsageError('train: --data-train URI is required');
+  if (f.model === 'lenet' && f.depth !== undefined) throw new UsageError('--depth does not apply to --model lenet');
+  if (f.model !== 'resnext' && (f.cardinality !== undefined || f.width !== undefined)) throw new UsageError('--cardinality and --width apply only to --model resnext');
+  if (f['warmup-epochs'] > f.epochs) throw new UsageError(`--warmup-epochs must be between 0 and ${f.epochs}, got ${f['warmup-epochs']}`);
+  if (f.resume && f.checkpoint === undefined) throw new UsageError('--resume needs --checkpoint URI');
+  if (f['layer-before-fullc'] !== undefined && f.pretrained === undefined) throw new UsageError('--layer-before-fullc needs --pretrained URI');
+  if (f.freeze && f.pretrained === undefined) throw new UsageError('--freeze needs --pretrained URI');
+}
+
+/** Drops undefined values, so optional option fields are absent rather than undefined. */
+function defined<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
+function metricsOptions(f: TrainFlags, env: NodeJS.ProcessEnv): TrainOptions['metrics'] {
+  if (f['metrics-port'] === undefined) return undefined;
   return {
-    model: {
-      name: model,
-      ...optional('depth', v.depth !== undefined ? intFlag('depth', v.depth, 0, 1, 1000) : undefined),
-      ...optional('cardinality', v.cardinality !== undefined ? intFlag('cardinality', v.cardinality, 0, 1, 1024) : undefined),
-      ...optional('width', v.width !== undefined ? intFlag('width', v.width, 0, 1, 4096) : undefined),
-    },
-    numClasses: intFlag('num-classes', v['num-classes'], 10, 2, 100000),
-    imageShape,
-    data: {
-      train: v['data-train'],
-      ...optional('validation', v['data-val']),
-      format: choiceFlag('data-format', v['data-format'], DATA_FORMATS, 'auto'),
-      ...optional('part', partFlag('data-part', v['data-part'])),
-      ...optional('numExamples', v['num-examples'] !== undefined ? intFlag('num-examples', v['num-examples'], 0, 1) : undefined),
-      ...optional('numValidationExamples', v['num-val-examples'] !== undefined ? intFlag('num-val-examples', v['num-val-examples'], 0, 1) : undefined),
-    },
-    limits: limitsFromValues(v),
-    epochs,
-    batchSize: intFlag('batch-size', v['batch-size'], 128, 1, 65536),
-    learningRate: numberFlag('lr', v.lr, 0.05, Number.MIN_VALUE, 100),
-    momentum: numberFlag('momentum', v.momentum, 0.9, 0, 0.999999),
-    nesterov: v.nesterov ?? false,
-    weightDecay: numberFlag('wd', v.wd, 0.0001, 0, 1),
-    schedule: {
-      kind: schedule,
-      stepEpochs,
-      factor: numberFlag('lr-factor', v['lr-factor'], 0.1, Number.MIN_VALUE, 1),
-      warmupEpochs: numberFlag('warmup-epochs', v['warmup-epochs'], 0, 0, epochs),
-      minLr: numberFlag('min-lr', v['min-lr'], 0, 0, 100),
-    },
-    labelSmoothing: numberFlag('label-smoothing', v['label-smoothing'], 0, 0, 0.999),
-    augment: { pad: intFlag('pad', v.pad, 4, 0, 64), flip: !(v['no-flip'] ?? false) },
-    seed: intFlag('seed', v.seed, 1, 0, 0xffffffff),
-    backend: choiceFlag('backend', v.backend, BACKEND_CHOICES, 'auto'),
-    ...optional('threads', v.threads !== undefined ? intFlag('threads', v.threads, 1, 1, 1024) : undefined),
-    ...optional(
-      'pretrained',
-      v.pretrained
-        ? {
-            uri: v.pretrained,
-            ...optional('layerBeforeFullc', v['layer-before-fullc']),
-            freeze: v.freeze ?? false,
-            lrMultiplier: numberFlag('pretrained-lr-mult', v['pretrained-lr-mult'], 1, 0, 100),
-          }
-        : undefined,
-    ),
-    ...optional(
-      'checkpoint',
-      v.checkpoint
-        ? { uri: v.checkpoint, everyEpochs: intFlag('checkpoint-every', v['checkpoint-every'], 1, 1, 100000), keep: intFlag('keep-checkpoints', v['keep-checkpoints'], 3, 1, 1000) }
-        : undefined,
-    ),
-    resume: v.resume ?? false,
-    ...optional('out', v.out),
-    logFormat: choiceFlag('log-format', v['log-format'], ['text', 'json'] as const, 'text'),
-    progressIntervalSeconds: numberFlag('progress-interval', v['progress-interval'], 5, 0, 3600),
-    prefetchWorkers: intFlag('prefetch-workers', v['prefetch-workers'], 1, 0, 16),
-    s3: resolveS3Config(s3Options(v), env),
-    dist: distConfigFromEnv(env, distFlags(v)),
-    lrScaling: choiceFlag('lr-scaling', v['lr-scaling'], ['linear', 'none'] as const, 'linear'),
-    shuffle: !(v['no-shuffle'] ?? false),
-    ...optional(
-      'metrics',
-      v['metrics-port'] !== undefined
-        ? {
-            // The pod IP is where the operator and Prometheus reach the pod; outside a pod,
-            // loopback. Binding every interface is left to an explicit --metrics-host 0.0.0.0.
-            host: v['metrics-host'] ?? (env[TRAINER_ENV.podIp]?.trim() || '127.0.0.1'),
-            port: intFlag('metrics-port', v['metrics-port'], 0, 0, 65535),
-            jobName: env[TRAINER_ENV.jobName] ?? 'local',
-            jobNamespace: env[TRAINER_ENV.jobNamespace] ?? 'default',
-            restarts: Number(env[TRAINER_ENV.restartAttempt] ?? 0) || 0,
-          }
-        : undefined,
-    ),
+    // The pod IP is where the operator and Prometheus reach the pod; outside a pod,
+    // loopback. Binding every interface is left to an explicit --metrics-host 0.0.0.0.
+    host: f['metrics-host'] ?? (env[TRAINER_ENV.podIp]?.trim() || '127.0.0.1'),
+    port: f['metrics-port'],
+    jobName: env[TRAINER_ENV.jobName] ?? 'local',
+    jobNamespace: env[TRAINER_ENV.jobNamespace] ?? 'default',
+    restarts: Number(env[TRAINER_ENV.restartAttempt] ?? 0) || 0,
   };
 }
 
-function distFlags(v: { 'world-size'?: string; rank?: string; 'master-addr'?: string; 'master-port'?: string }): DistFlags {
-  const flags: DistFlags = {};
-  if (v['world-size'] !== undefined) flags.worldSize = intFlag('world-size', v['world-size'], 1, 1, 4096);
-  if (v.rank !== undefined) flags.rank = intFlag('rank', v.rank, 0, 0, 4095);
-  if (v['master-addr'] !== undefined) flags.masterAddr = v['master-addr'];
-  if (v['master-port'] !== undefined) flags.masterPort = intFlag('master-port', v['master-port'], 29500, 1, 65535);
-  return flags;
+/** Turns flags into validated options; every error names its flag. */
+export function parseTrainOptions(argv: string[], env: NodeJS.ProcessEnv): TrainOptions {
+  const { flags: f, extra } = readFlags('train', argv, TRAIN_FLAGS, { ...s3Flags.options, ...limitFlags.options });
+  checkFlagCombinations(f);
+  const pretrained = f.pretrained === undefined ? undefined : { uri: f.pretrained, ...defined({ layerBeforeFullc: f['layer-before-fullc'] }), freeze: f.freeze, lrMultiplier: f['pretrained-lr-mult'] };
+  const checkpoint = f.checkpoint === undefined ? undefined : { uri: f.checkpoint, everyEpochs: f['checkpoint-every'], keep: f['keep-checkpoints'] };
+  return {
+    model: { name: f.model, ...defined({ depth: f.depth, cardinality: f.cardinality, width: f.width }) },
+    numClasses: f['num-classes'],
+    imageShape: f['image-shape'],
+    data: {
+      train: f['data-train'] ?? '',
+      format: f['data-format'],
+      ...defined({ validation: f['data-val'], part: f['data-part'], numExamples: f['num-examples'], numValidationExamples: f['num-val-examples'] }),
+    },
+    limits: limitsFromValues(extra),
+    epochs: f.epochs,
+    batchSize: f['batch-size'],
+    learningRate: f.lr,
+    momentum: f.momentum,
+    nesterov: f.nesterov,
+    weightDecay: f.wd,
+    schedule: { kind: f['lr-schedule'], stepEpochs: f['lr-step-epochs'], factor: f['lr-factor'], warmupEpochs: f['warmup-epochs'], minLr: f['min-lr'] },
+    labelSmoothing: f['label-smoothing'],
+    augment: { pad: f.pad, flip: !f['no-flip'] },
+    seed: f.seed,
+    backend: f.backend,
+    resume: f.resume,
+    logFormat: f['log-format'],
+    progressIntervalSeconds: f['progress-interval'],
+    prefetchWorkers: f['prefetch-workers'],
+    s3: resolveS3Config(s3Options(extra), env),
+    dist: distConfigFromEnv(env, distFlags(f)),
+    lrScaling: f['lr-scaling'],
+    shuffle: !f['no-shuffle'],
+    ...defined({ threads: f.threads, pretrained, checkpoint, out: f.out, metrics: metricsOptions(f, env) }),
+  };
 }
 
-function parseImageShape(value: string | undefined): [number, number, number] {
+function distFlags(f: TrainFlags): DistFlags {
+  return defined({ worldSize: f['world-size'], rank: f.rank, masterAddr: f['master-addr'], masterPort: f['master-port'] });
+}
+
+function parseImageShape(flag: string, value: string | undefined): [number, number, number] {
   if (value === undefined) return [3, 32, 32];
   const parts = value.split(',').map((p) => Number(p.trim()));
-  if (parts.length !== 3 || parts.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError(`--image-shape must be C,H,W with positive integers, got '${value}'`);
-  if (parts[0] !== 3) throw new UsageError(`--image-shape: only 3-channel (RGB) input is supported, got ${parts[0]} channels`);
+  if (parts.length !== 3 || parts.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError(`--${flag} must be C,H,W with positive integers, got '${value}'`);
+  if (parts[0] !== 3) throw new UsageError(`--${flag}: only 3-channel (RGB) input is supported, got ${parts[0]} channels`);
   return parts as [number, number, number];
 }
 
