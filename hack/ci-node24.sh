@@ -21,7 +21,7 @@ started=$SECONDS
 if [ "$what" = tests ] || [ "$what" = all ]; then
   echo "ci-node24: distributed tests under Node $(node --version)"
   # The communication layer; the demo below is the end-to-end distributed training run.
-  npx tap test/dist-*.test.ts test/security-dist.test.ts
+  npx tap test/trainer/dist/*.test.ts
 fi
 if [ "$what" = demo ] || [ "$what" = all ]; then
   echo "ci-node24: demo under Node $(node --version)"

@@ -2,7 +2,7 @@
  * Every reason the operator writes into a condition, `status.lastFailure` or an Event, in one
  * place: status.ts, outcome.ts, exit-codes.ts, create-failures.ts and pod-readiness.ts use
  * these names, and docs/api.md's reasons table is generated from CONDITION_REASONS
- * (test/operator-api-docs.test.ts keeps it current).
+ * (test/docs/api.test.ts keeps it current).
  */
 import type { JobConditionType } from '../api/types.js';
 
