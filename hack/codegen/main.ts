@@ -1,11 +1,11 @@
 /**
- * `npm run generate`: writes the files derived from the CRD. `--check` writes nothing and
- * exits 1 naming each stale file (what CI would otherwise find by a failing test).
+ * `npm run generate`: writes the files derived from the CRD (hack/codegen/outputs.ts).
+ * `--check` writes nothing and exits 1 naming each stale file.
  */
-import { readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { GENERATED_PATH, renderApiModule } from './api-types.js';
-import { REPO_ROOT, loadCrd } from './crd.js';
+import { REPO_ROOT } from './crd.js';
+import { derivedFiles } from './outputs.js';
 
 function current(path: string): string | undefined {
   try {
@@ -17,21 +17,22 @@ function current(path: string): string | undefined {
 
 function main(argv: readonly string[]): number {
   const check = argv.includes('--check');
-  const outputs = [{ path: join(REPO_ROOT, GENERATED_PATH), text: renderApiModule(loadCrd()) }];
   let stale = 0;
-  for (const { path, text } of outputs) {
-    if (current(path) === text) continue;
+  for (const { path, text } of derivedFiles()) {
+    const target = join(REPO_ROOT, path);
+    if (current(target) === text) continue;
     if (check) {
       console.error(`${path}: stale; run npm run generate`);
       stale++;
       continue;
     }
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dirname(target), { recursive: true });
     // Written beside and renamed, so an interrupted run never leaves half a file.
-    writeFileSync(`${path}.tmp`, text);
-    renameSync(`${path}.tmp`, path);
+    writeFileSync(`${target}.tmp`, text);
+    renameSync(`${target}.tmp`, target);
     console.log(`wrote ${path}`);
   }
+  if (!check) console.log('derived files are current');
   return stale === 0 ? 0 : 1;
 }
 

@@ -1,12 +1,11 @@
 /**
  * Test helpers around crds/cifartrainingjobs.yaml: load it, walk its schema, and admit a
  * manifest through the local API server's own pruning, defaulting and validation (schema
- * and CEL rules), so that tests and server cannot disagree; and render the field tables
- * of docs/api.md.
+ * and CEL rules), so that tests and server cannot disagree.
  */
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import { CRD_PATH, isRecord, rootSchema, schemaFields, type SchemaNode } from '../../hack/codegen/crd.js';
+import { CRD_PATH, isRecord, rootSchema, type SchemaNode } from '../../hack/codegen/crd.js';
 import type { JsonObject, JsonValue } from '../../hack/local-cluster/apiserver/json.js';
 import { applyDefaults, prune } from '../../hack/local-cluster/apiserver/prune.js';
 import { parseSchema, type Schema } from '../../hack/local-cluster/apiserver/schema.js';
@@ -59,41 +58,4 @@ export function admitJob(manifest: unknown, root: SchemaNode = rootSchema()): { 
   const causes: FieldCause[] = [];
   validate(obj, schema, '', causes, undefined, true);
   return { errors: [...unknown, ...causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message))], defaulted: obj };
-}
-
-// ---------------------------------------------------------------- docs/api.md tables
-
-function typeLabel(node: SchemaNode): string {
-  if (node['x-kubernetes-int-or-string'] === true) return 'int or string';
-  if (node.type === 'array') return `array of ${node.items?.properties !== undefined ? 'object' : typeLabel(node.items ?? {})}`;
-  if (node.type === 'object' && isRecord(node.additionalProperties)) return `map of ${typeLabel(node.additionalProperties)}`;
-  if (node.enum !== undefined) return `enum: ${node.enum.map(String).join(' | ')}`;
-  const bounds: string[] = [];
-  if (node.minimum !== undefined) bounds.push(`${node.exclusiveMinimum === true ? '>' : '≥'} ${node.minimum}`);
-  if (node.maximum !== undefined) bounds.push(`${node.exclusiveMaximum === true ? '<' : '≤'} ${node.maximum}`);
-  return bounds.length === 0 ? (node.type ?? 'any') : `${node.type} (${bounds.join(', ')})`;
-}
-
-function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
-
-/** The field table for spec or status, one row per property. */
-export function renderFieldTable(node: SchemaNode): string {
-  const rows = schemaFields(node).map((f) => {
-    const dflt = f.node.default === undefined ? (f.required ? 'required' : '') : `\`${JSON.stringify(f.node.default)}\``;
-    return `| \`${f.path}\` | ${cell(typeLabel(f.node))} | ${dflt} | ${cell(f.node.description ?? '')} |`;
-  });
-  return ['| Field | Type | Default | Meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
-}
-
-/** Every x-kubernetes-validations rule below `node`, by the field it sits on. */
-export function renderRuleTable(node: SchemaNode, path = 'spec'): string {
-  const rows: string[] = [];
-  const visit = (n: SchemaNode, p: string): void => {
-    for (const r of n['x-kubernetes-validations'] ?? []) rows.push(`| \`${p}\` | ${cell(r.message ?? '')} | \`${cell(r.rule)}\` |`);
-    for (const [name, child] of Object.entries(n.properties ?? {})) visit(child, `${p}.${name}`);
-  };
-  visit(node, path);
-  return ['| On | Rejected with | Rule |', '| --- | --- | --- |', ...rows].join('\n');
 }
