@@ -116,7 +116,6 @@ type TrainFlags = FlagValues<typeof TRAIN_FLAGS>;
 
 /** Rules between flags, which no single row can state. */
 function checkFlagCombinations(f: TrainFlags): void {
-  if (f['data-train'] === undefined || f['data-train'] === '') throw new UsageError('train: --data-train URI is required');
   if (f.model === 'lenet' && f.depth !== undefined) throw new UsageError('--depth does not apply to --model lenet');
   if (f.model !== 'resnext' && (f.cardinality !== undefined || f.width !== undefined)) throw new UsageError('--cardinality and --width apply only to --model resnext');
   if (f['warmup-epochs'] > f.epochs) throw new UsageError(`--warmup-epochs must be between 0 and ${f.epochs}, got ${f['warmup-epochs']}`);
@@ -146,6 +145,8 @@ function metricsOptions(f: TrainFlags, env: NodeJS.ProcessEnv): TrainOptions['me
 /** Turns flags into validated options; every error names its flag. */
 export function parseTrainOptions(argv: string[], env: NodeJS.ProcessEnv): TrainOptions {
   const { flags: f, extra } = readFlags('train', argv, TRAIN_FLAGS, { ...s3Flags.options, ...limitFlags.options });
+  const train = f['data-train'];
+  if (train === undefined || train === '') throw new UsageError('train: --data-train URI is required');
   checkFlagCombinations(f);
   const pretrained = f.pretrained === undefined ? undefined : { uri: f.pretrained, ...defined({ layerBeforeFullc: f['layer-before-fullc'] }), freeze: f.freeze, lrMultiplier: f['pretrained-lr-mult'] };
   const checkpoint = f.checkpoint === undefined ? undefined : { uri: f.checkpoint, everyEpochs: f['checkpoint-every'], keep: f['keep-checkpoints'] };
@@ -154,7 +155,7 @@ export function parseTrainOptions(argv: string[], env: NodeJS.ProcessEnv): Train
     numClasses: f['num-classes'],
     imageShape: f['image-shape'],
     data: {
-      train: f['data-train'] ?? '',
+      train,
       format: f['data-format'],
       ...defined({ validation: f['data-val'], part: f['data-part'], numExamples: f['num-examples'], numValidationExamples: f['num-val-examples'] }),
     },
