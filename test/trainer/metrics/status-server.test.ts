@@ -27,17 +27,19 @@ t.test('the metrics server caps connections and closes idle ones', async (t) => 
   const server = await startStatusServer({ host: '127.0.0.1', port: 0, registry: new Registry(), progress: () => undefined });
   t.teardown(() => server.close());
   const port = Number(new URL(server.url).port);
-  // 64 idle strangers: past the cap they are dropped at once.
+  // 64 idle strangers: past the cap they are dropped at once, the rest when the idle timeout
+  // ends. Told apart by when each closed (dropped long before the timeout), not by a fixed
+  // window that a busy machine can miss.
   const conns = await Promise.all(Array.from({ length: 64 }, () => open(port)));
-  const closedQuickly = await Promise.all(conns.map((c) => Promise.race([c.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))])));
-  const dropped = closedQuickly.filter(Boolean).length;
+  const deadline = STATUS_IDLE_TIMEOUT_MS + 10_000;
+  const ages = await Promise.all(conns.map((c) => Promise.race([c.closed, new Promise<number>((r) => setTimeout(() => r(Infinity), deadline))])));
+  const dropped = ages.filter((age) => age < STATUS_IDLE_TIMEOUT_MS / 2).length;
   t.ok(dropped >= 64 - 32, `${dropped} of 64 connections over the cap of 32 were refused`);
   // The ones held are idle: each is closed within the idle timeout, not kept for minutes.
-  const held = conns.filter((_, i) => !closedQuickly[i]);
+  const held = ages.filter((age) => age >= STATUS_IDLE_TIMEOUT_MS / 2);
   t.ok(held.length > 0, `${held.length} connections were accepted`);
-  const ages = await Promise.all(held.map((c) => Promise.race([c.closed, new Promise<number>((r) => setTimeout(() => r(Infinity), STATUS_IDLE_TIMEOUT_MS + 10_000))])));
-  const oldest = Math.max(...ages);
-  t.ok(oldest <= STATUS_IDLE_TIMEOUT_MS + 10_000 && STATUS_IDLE_TIMEOUT_MS <= 15_000, `every idle connection closed, the last after ${oldest} ms`);
+  const oldest = Math.max(...held);
+  t.ok(oldest <= deadline && STATUS_IDLE_TIMEOUT_MS <= 15_000, `every idle connection closed, the last after ${oldest} ms`);
   // Once they are gone a poller gets through.
   const res = await fetch(`${server.url}/healthz`);
   t.equal(res.status, 200);
