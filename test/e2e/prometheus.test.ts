@@ -16,6 +16,7 @@ import { packedCifar } from '../helpers/packed-cifar.js';
 import {
   RULES_FILE, loadDashboards, panelQueries, startPrometheus, substitute, variableQuery, type PanelQuery, type PrometheusServer,
 } from '../helpers/prometheus.js';
+import { OPERATOR_START_TIMEOUT_MS } from '../helpers/operator-process.js';
 import { locateCommand } from '../helpers/tools.js';
 import { freePort, rankEnv, startTrainer, type TrainerProcess } from '../helpers/trainer-process.js';
 
@@ -48,7 +49,7 @@ function startTrainers(train: string, test: string, checkpointDir: string, maste
         '--epochs', '1000', '--batch-size', '32', '--backend', 'wasm', '--checkpoint', checkpointDir, '--checkpoint-every', '1',
         '--metrics-port', String(metricsPort), '--metrics-host', '127.0.0.1', '--progress-interval', '60', '--prefetch-workers', '0', '--log-format', 'json'],
       { ...rankEnv(rank, metricsPorts.length, masterPort), JOB_NAME: JOB.job_name, JOB_NAMESPACE: JOB.job_namespace, CIFAR_RESTART_ATTEMPT: '1' },
-      180_000,
+      400_000,
     ),
   );
 }
@@ -69,7 +70,7 @@ async function startOperator(t: Test, metricsPort: number): Promise<void> {
     await closed;
     clearTimeout(timer);
   });
-  await until('the operator to serve /readyz', 30_000, async () => {
+  await until('the operator to serve /readyz', OPERATOR_START_TIMEOUT_MS, async () => {
     if (child.exitCode !== null) throw new Error(`operator exited with ${child.exitCode}: ${stderr.slice(-800)}`);
     return (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).ok ? true : undefined;
   });
@@ -98,7 +99,7 @@ async function writeConfig(dir: string, trainerPorts: number[], operatorPort: nu
   return file;
 }
 
-t.test('Prometheus scrapes trainers and the operator; every dashboard query and variable returns data; the rules are healthy', { skip, timeout: 240_000 }, async (t) => {
+t.test('Prometheus scrapes trainers and the operator; every dashboard query and variable returns data; the rules are healthy', { skip, timeout: 420_000 }, async (t) => {
   const train = await packedCifar('train');
   const test = await packedCifar('test');
   const [masterPort, m0, m1, operatorPort, promPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
@@ -115,13 +116,13 @@ t.test('Prometheus scrapes trainers and the operator; every dashboard query and 
   const prometheus: PrometheusServer = await startPrometheus(prometheusBinary.path!, await writeConfig(dataDir, trainerPorts, operatorPort!), join(dataDir, 'tsdb'), promPort!);
   t.teardown(() => prometheus.stop());
 
-  const up = await until('every target to be scraped', 30_000, async () => {
+  const up = await until('every target to be scraped', 60_000, async () => {
     const samples = await prometheus.query('up == 1');
     return samples.length === 3 ? samples : undefined;
   });
   t.equal(up.length, 3, 'two trainers and the operator are up');
   // Validation metrics and checkpoints appear once an epoch has finished on both ranks.
-  await Promise.all(trainers.map((r) => r.waitFor(/"event":"epoch"/, 60_000)));
+  await Promise.all(trainers.map((r) => r.waitFor(/"event":"epoch"/, 120_000)));
 
   const queries: PanelQuery[] = (await loadDashboards()).flatMap(({ file, dashboard }) => panelQueries(file, dashboard));
   const pending = new Map(queries.map((q) => [`${q.dashboard} "${q.panel}" ${q.refId}`, substitute(q.expr, VALUES)]));

@@ -16,3 +16,9 @@ export function privatePodRange(thirdOctet: number): { first: string; last: stri
   const second = 10 + Math.floor(Math.random() * 80);
   return { first: `127.${second}.${thirdOctet}.2`, last: `127.${second}.${thirdOctet}.250` };
 }
+
+/**
+ * How long an operator started from source (node --import tsx) may take to serve: tsx
+ * compiles it on start, which takes tens of seconds on a busy 2-core machine.
+ */
+export const OPERATOR_START_TIMEOUT_MS = 90_000;

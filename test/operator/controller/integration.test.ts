@@ -19,6 +19,7 @@ import { OperatorMetrics } from '../../../operator/observability/metrics.js';
 import { writeKubeconfig } from '../../../hack/local-cluster/apiserver/kubeconfig.js';
 import { kubeConfigFor, startTestApiServer } from '../../helpers/apiserver.js';
 import { testJob, waitFor } from '../../helpers/fake-cluster-api.js';
+import { OPERATOR_START_TIMEOUT_MS } from '../../helpers/operator-process.js';
 
 const CRDS = new URL('../../../crds', import.meta.url).pathname;
 const MAIN = new URL('../../../operator/main.ts', import.meta.url).pathname;
@@ -109,8 +110,7 @@ t.test('the cifar-operator binary: serves /metrics, leads, and exits 0 on SIGTER
   });
   const lines: Array<Record<string, unknown>> = [];
   createInterface({ input: child.stderr }).on('line', (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
-  // Starting the binary under tsx on a busy machine can take tens of seconds.
-  t.ok(await waitFor(() => lines.some((l) => l.msg === 'became leader'), 90_000), 'leads');
+  t.ok(await waitFor(() => lines.some((l) => l.msg === 'became leader'), OPERATOR_START_TIMEOUT_MS), 'leads');
   const address = String(lines.find((l) => l.msg === 'metrics server listening')?.address);
   const metrics = await (await fetch(`http://${address}/metrics`)).text();
   t.match(metrics, /cifar_operator_leader 1/);
