@@ -1,6 +1,8 @@
 import t from 'tap';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
 import { repoRoot } from '../helpers/datasets.js';
 
 // Tests mirror the source tree: the tests of operator/core/names.ts are in
@@ -37,4 +39,17 @@ t.test('no test file lies directly in test/', async (t) => {
   // A flat name such as operator-names.test.ts is the old layout coming back.
   const flat = readdirSync(join(repoRoot, 'test')).filter((name) => name.endsWith('.test.ts'));
   t.same(flat, [], 'no test files directly in test/');
+});
+
+t.test('tap runs every test file (its default exclude drops any folder named dist, as test/trainer/dist)', async (t) => {
+  const testRoot = join(repoRoot, 'test');
+  const onDisk = testFiles(testRoot).map((f) => relative(repoRoot, f)).sort();
+  const tapPackage = createRequire(import.meta.url).resolve('tap/package.json');
+  const { bin } = JSON.parse(readFileSync(tapPackage, 'utf8')) as { bin: { tap: string } };
+  const tapBin = join(dirname(tapPackage), bin.tap);
+  // `tap list` prints the files a plain `tap` (npm test) would run, after include and exclude.
+  const listed = execFileSync(process.execPath, [tapBin, 'list'], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 })
+    .split('\n').map((l) => l.trim()).filter((l) => l.endsWith('.test.ts')).sort();
+  t.same(onDisk.filter((f) => !listed.includes(f)), [], 'test files tap would not run');
+  t.ok(listed.includes('test/trainer/dist/ring.test.ts'), 'the trainer/dist tests are among them');
 });
