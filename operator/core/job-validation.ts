@@ -22,7 +22,9 @@ export interface SpecIssue {
 
 /** Volume names and mount paths the operator itself uses in every trainer pod. */
 export const RESERVED_VOLUME_NAMES: readonly string[] = ['scratch', 'peer-key'];
-export const RESERVED_MOUNT_PATHS: readonly string[] = ['/tmp', posix.dirname(PEER_KEY_MOUNT_PATH)];
+/** The pod's own scratch directory: the operator mounts an emptyDir there in every trainer pod. */
+export const POD_SCRATCH_MOUNT_PATH = '/tmp';
+export const RESERVED_MOUNT_PATHS: readonly string[] = [POD_SCRATCH_MOUNT_PATH, posix.dirname(PEER_KEY_MOUNT_PATH)];
 
 const VOLUME_SOURCES = ['persistentVolumeClaim', 'nfs', 'hostPath', 'emptyDir', 'configMap', 'secret'] as const;
 

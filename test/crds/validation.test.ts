@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { validateCrd } from '../../hack/local-cluster/apiserver/crd.js';
+import { POD_SCRATCH_MOUNT_PATH } from '../../operator/core/job-validation.js';
 import { CRD_PATH, REPO_ROOT, admitJob, loadManifests, rootSchema, schemaFields, subSchema, type SchemaNode } from '../helpers/crd.js';
 
 const root = rootSchema();
@@ -108,7 +109,7 @@ t.test('cross-field rules reject what they should and nothing else', async (t) =
     ['a volume with two sources', { ...base, volumes: [{ name: 'v', emptyDir: {}, hostPath: { path: '/x' } }] }, /a volume needs exactly one source/],
     ['a volume with no source', { ...base, volumes: [{ name: 'v' }] }, /a volume needs exactly one source/],
     ['the operator\'s own volume name', { ...base, volumes: [{ name: 'scratch', emptyDir: {} }] }, /spec\.volumes\[0\]\.name: .*scratch and peer-key are the operator's own volumes/],
-    ['a mount over /tmp', { ...base, volumes: [{ name: 'v', emptyDir: {} }], volumeMounts: [{ name: 'v', mountPath: '/tmp/x' }] }, /mountPath overlaps \/tmp/],
+    ['a mount over the pod scratch directory', { ...base, volumes: [{ name: 'v', emptyDir: {} }], volumeMounts: [{ name: 'v', mountPath: `${POD_SCRATCH_MOUNT_PATH}/x` }] }, new RegExp(`mountPath overlaps ${POD_SCRATCH_MOUNT_PATH}`)],
     ['a mount over the peer key', { ...base, volumes: [{ name: 'v', emptyDir: {} }], volumeMounts: [{ name: 'v', mountPath: '/var/run' }] }, /mountPath overlaps/],
     ['a mount with ..', { ...base, volumes: [{ name: 'v', emptyDir: {} }], volumeMounts: [{ name: 'v', mountPath: '/data/../etc' }] }, /mountPath must not contain \. or \.\. segments/],
     ['an escaping subPath', { ...base, ...dataMount, volumeMounts: [{ name: 'data', mountPath: '/data', subPath: '../x' }] }, /subPath must be a relative path without \.\. segments/],

@@ -23,40 +23,33 @@ function asString(raw: string | boolean | undefined): string | undefined {
   return typeof raw === 'string' ? raw : undefined;
 }
 
-/** An integer flag; with a default it always has a value. */
-export function int(help: string, o: Bounds & { default: number }): FlagRow<number>;
-export function int(help: string, o?: Bounds & { defaultText?: string }): FlagRow<number | undefined>;
-export function int(help: string, o: Bounds & { default?: number; defaultText?: string } = {}): FlagRow<number | undefined> {
-  const { min, max, value = 'N' } = o;
+/** A number-valued row: `parse` is intFlag or numberFlag, `placeholder` its usage value. */
+function numeric(parse: typeof intFlag, placeholder: string, help: string, o: Bounds & { default?: number; defaultText?: string }): FlagRow<number | undefined> {
   const fallback = o.default;
   return {
     type: 'string',
-    value,
+    value: o.value ?? placeholder,
     help,
     defaultText: o.defaultText ?? (fallback === undefined ? undefined : String(fallback)),
     read: (flag, raw) => {
       const text = asString(raw);
-      return text === undefined ? fallback : intFlag(flag, text, 0, min, max);
+      return text === undefined ? fallback : parse(flag, text, 0, o.min, o.max);
     },
   };
+}
+
+/** An integer flag; with a default it always has a value. */
+export function int(help: string, o: Bounds & { default: number }): FlagRow<number>;
+export function int(help: string, o?: Bounds & { defaultText?: string }): FlagRow<number | undefined>;
+export function int(help: string, o: Bounds & { default?: number; defaultText?: string } = {}): FlagRow<number | undefined> {
+  return numeric(intFlag, 'N', help, o);
 }
 
 /** A number flag; with a default it always has a value. */
 export function num(help: string, o: Bounds & { default: number }): FlagRow<number>;
 export function num(help: string, o?: Bounds & { defaultText?: string }): FlagRow<number | undefined>;
 export function num(help: string, o: Bounds & { default?: number; defaultText?: string } = {}): FlagRow<number | undefined> {
-  const { min, max, value = 'X' } = o;
-  const fallback = o.default;
-  return {
-    type: 'string',
-    value,
-    help,
-    defaultText: o.defaultText ?? (fallback === undefined ? undefined : String(fallback)),
-    read: (flag, raw) => {
-      const text = asString(raw);
-      return text === undefined ? fallback : numberFlag(flag, text, 0, min, max);
-    },
-  };
+  return numeric(numberFlag, 'X', help, o);
 }
 
 /** One of a fixed set of values, with a default. */

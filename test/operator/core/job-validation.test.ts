@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { withDefaults } from '../../../operator/api/defaults.js';
 import type { CifarTrainingJobSpec } from '../../../operator/api/types.js';
-import { localPath, validateJobSpec } from '../../../operator/core/job-validation.js';
+import { POD_SCRATCH_MOUNT_PATH, localPath, validateJobSpec } from '../../../operator/core/job-validation.js';
 import { REPO_ROOT, loadManifests } from '../../helpers/crd.js';
 import { FakeCluster, at } from '../../helpers/fake-plan-cluster.js';
 
@@ -39,7 +39,10 @@ t.test('volumes and mounts are checked against each other and against what the o
   t.match(check({ volumes: [{ name: 'a' }] }), [/^spec\.volumes\[0\]: needs exactly one of persistentVolumeClaim, nfs, hostPath, emptyDir, configMap, secret; found none/]);
   t.match(check({ volumes: [{ name: 'a', emptyDir: {}, hostPath: { path: '/x' } }] }), [/found hostPath, emptyDir/]);
   t.match(check({ volumes: [{ name: 'a', emptyDir: {} }], volumeMounts: [{ name: 'b', mountPath: '/b' }] }), [/^spec\.volumeMounts\[0\]\.name: b is not one of spec\.volumes \(a\)/]);
-  t.match(check({ volumes: [{ name: 'a', emptyDir: {} }], volumeMounts: [{ name: 'a', mountPath: '/tmp/x' }] }), [/^spec\.volumeMounts\[0\]\.mountPath: \/tmp\/x overlaps \/tmp/]);
+  const underScratch = `${POD_SCRATCH_MOUNT_PATH}/x`;
+  t.match(check({ volumes: [{ name: 'a', emptyDir: {} }], volumeMounts: [{ name: 'a', mountPath: underScratch }] }), [
+    new RegExp(`^spec\\.volumeMounts\\[0\\]\\.mountPath: ${underScratch} overlaps ${POD_SCRATCH_MOUNT_PATH}`),
+  ]);
   t.match(check({ volumes: [{ name: 'a', emptyDir: {} }], volumeMounts: [{ name: 'a', mountPath: '/var/run' }] }), [/overlaps \/var\/run\/cifar-operator/]);
   t.match(check({ volumes: [{ name: 'a', emptyDir: {} }], volumeMounts: [{ name: 'a', mountPath: 'data' }] }), [/^spec\.volumeMounts\[0\]\.mountPath: data must be an absolute path/]);
 });
