@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DOC_SECTIONS, renderDocSections, withSections } from './api-docs.js';
 import { GENERATED_PATH, renderApiModule } from './api-types.js';
-import { CRD_PATH, REPO_ROOT, parseCrd, rootSchema } from './crd.js';
+import { REPO_ROOT, parseCrd, rootSchema } from './crd.js';
 
 export const CHART_CRD_PATH = 'charts/cifar-operator/crds/cifartrainingjobs.yaml';
 
@@ -19,7 +19,7 @@ export interface DerivedFile {
 
 /** What each derived file should hold, given the repository as it is under `root`. */
 export function derivedFiles(root = REPO_ROOT): DerivedFile[] {
-  const crdText = readFileSync(root === REPO_ROOT ? CRD_PATH : join(root, 'crds', 'cifartrainingjobs.yaml'), 'utf8');
+  const crdText = readFileSync(join(root, 'crds', 'cifartrainingjobs.yaml'), 'utf8');
   const crd = parseCrd(crdText, 'crds/cifartrainingjobs.yaml');
   const sections = renderDocSections(rootSchema(crd));
   return [
