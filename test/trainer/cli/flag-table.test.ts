@@ -1,6 +1,7 @@
 import t from 'tap';
 import { bool, choice, int, num, readFlags, renderFlagUsage, str } from '../../../trainer/cli/flag-table.js';
 import { TRAIN_FLAGS, parseTrainOptions, trainCommand } from '../../../trainer/cli/train.js';
+import { runConfig } from '../../../trainer/engine/train/run-config.js';
 
 const table = {
   epochs: int('passes', { default: 10, min: 1, max: 100 }),
@@ -49,6 +50,15 @@ t.test('train: every default in the help is the default the parser applies', asy
   t.equal(stated('wd'), String(parsed.weightDecay));
   t.equal(stated('lr-schedule'), parsed.schedule.kind);
   t.equal(stated('pad'), String(parsed.augment.pad));
+  t.equal(stated('cutout'), String(parsed.augment.cutout));
   t.equal(stated('image-shape'), parsed.imageShape.join(','));
   for (const name of Object.keys(TRAIN_FLAGS)) t.match(trainCommand.usage, new RegExp(`\\n {2}--${name}\\b`), `--${name} is in the help`);
+});
+
+t.test('train: --cutout reaches the training options and the recorded run config', async (t) => {
+  const parsed = parseTrainOptions(['--data-train', 'x.rec', '--cutout', '8'], {});
+  t.equal(parsed.augment.cutout, 8);
+  t.same(runConfig(parsed).augment, { pad: 4, flip: true, cutout: 8 }, 'metrics.json says how the run augmented');
+  t.equal(parseTrainOptions(['--data-train', 'x.rec'], {}).augment.cutout, 0, 'off by default');
+  t.throws(() => parseTrainOptions(['--data-train', 'x.rec', '--cutout', '-1'], {}), /--cutout/);
 });

@@ -1,6 +1,6 @@
 /**
- * The standard CIFAR augmentation: zero-pad, random crop, random horizontal flip;
- * for validation a centre crop without flip. Crops are described by a placement in
+ * The standard CIFAR augmentation: zero-pad, random crop, random horizontal flip,
+ * optionally Cutout (DeVries & Taylor 2017); for validation a centre crop without flip. Crops are described by a placement in
  * the unpadded image's coordinates (negative or overhanging means padding), and
  * written straight into the normalised float batch in one pass.
  */
@@ -14,6 +14,11 @@ export interface CropSpec {
   pad: number;
   /** Random horizontal flip with probability 0.5. */
   flip: boolean;
+  /**
+   * Cutout: side of a square set to the normalised mean (0) at a uniformly random centre,
+   * clipped at the crop's border; 0 or absent: off.
+   */
+  cutout?: number;
 }
 
 /** Top-left corner of the crop in image coordinates, and whether to mirror it. */
@@ -21,12 +26,18 @@ export interface Placement {
   top: number;
   left: number;
   flip: boolean;
+  /** The Cutout square's centre in crop coordinates, when Cutout is on. */
+  cutoutCentre?: { y: number; x: number };
 }
 
 /** Checks that the crop fits the padded image; `where` names the option source. */
 export function checkCropSpec(spec: CropSpec, height: number, width: number, where = 'augmentation'): void {
   if (!(Number.isInteger(spec.crop) && spec.crop > 0)) throw new UsageError(`${where}: crop must be a positive integer, got ${spec.crop}`);
   if (!(Number.isInteger(spec.pad) && spec.pad >= 0)) throw new UsageError(`${where}: pad must be a non-negative integer, got ${spec.pad}`);
+  const cutout = spec.cutout ?? 0;
+  if (!(Number.isInteger(cutout) && cutout >= 0 && cutout <= spec.crop)) {
+    throw new UsageError(`${where}: cutout must be an integer from 0 to the crop size ${spec.crop}, got ${cutout}`);
+  }
   if (spec.crop > height + 2 * spec.pad || spec.crop > width + 2 * spec.pad) {
     throw new UsageError(`${where}: crop ${spec.crop} is larger than the ${height}x${width} image padded by ${spec.pad}`);
   }
@@ -38,7 +49,27 @@ export function randomPlacement(rng: Rng, height: number, width: number, spec: C
   const left = rng.int(width + 2 * spec.pad - spec.crop + 1) - spec.pad;
   // Always draw the coin so that turning flips off does not shift later draws.
   const coin = rng.next() < 0.5;
-  return { top, left, flip: spec.flip && coin };
+  const placement: Placement = { top, left, flip: spec.flip && coin };
+  // Drawn last, and only when on, so runs without Cutout keep their exact batches.
+  if ((spec.cutout ?? 0) > 0) placement.cutoutCentre = { y: rng.int(spec.crop), x: rng.int(spec.crop) };
+  return placement;
+}
+
+/**
+ * Sets the Cutout square of one crop (written at `out[outOffset..]` as crop*crop*3 floats)
+ * to 0, the normalised mean: a side of `size` around the placement's centre, clipped at the
+ * border as in the paper, so a square near an edge erases less.
+ */
+export function eraseCutout(place: Placement, size: number, crop: number, out: Float32Array, outOffset: number): void {
+  if (place.cutoutCentre === undefined || size <= 0) return;
+  const half = Math.floor(size / 2);
+  const y0 = Math.max(0, place.cutoutCentre.y - half);
+  const y1 = Math.min(crop, place.cutoutCentre.y - half + size);
+  const x0 = Math.max(0, place.cutoutCentre.x - half);
+  const x1 = Math.min(crop, place.cutoutCentre.x - half + size);
+  for (let y = y0; y < y1; y++) {
+    out.fill(0, outOffset + (y * crop + x0) * 3, outOffset + (y * crop + x1) * 3);
+  }
 }
 
 /** The centred crop (rounded towards the top-left), never flipped. */

@@ -7,13 +7,13 @@
  */
 import { UsageError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
-import { centerPlacement, checkCropSpec, randomPlacement, writeCrop, type CropSpec } from './augment.js';
+import { centerPlacement, checkCropSpec, eraseCutout, randomPlacement, writeCrop, type CropSpec } from './augment.js';
 import { epochOrder } from './epoch-order.js';
 import type { ImageCache } from './image-cache.js';
 import { normalizationTable, type Rgb } from './normalize.js';
 
 export interface AugmentOptions extends CropSpec {
-  /** Training: random crop and flip. Otherwise: centre crop, no flip. */
+  /** Training: random crop, flip and Cutout. Otherwise: centre crop, no flip, no Cutout. */
   train: boolean;
   mean: Rgb;
   std: Rgb;
@@ -129,6 +129,7 @@ function fillBatch(cache: ImageCache, indices: ArrayLike<number>, options: MakeB
       ? randomPlacement(Rng.derive(options.seed, options.epoch, options.firstPosition + i), height, width, options)
       : center;
     writeCrop(cache.pixels, idx * srcImage, height, width, place, crop, table, x, i * outImage);
+    eraseCutout(place, options.cutout ?? 0, crop, x, i * outImage);
     y[i] = cache.labels[idx];
   }
   return { x, y, size: n };

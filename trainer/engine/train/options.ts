@@ -32,7 +32,7 @@ export interface TrainOptions {
   weightDecay: number;
   schedule: { kind: 'step' | 'cosine' | 'constant'; stepEpochs: number[]; factor: number; warmupEpochs: number; minLr: number };
   labelSmoothing: number;
-  augment: { pad: number; flip: boolean };
+  augment: { pad: number; flip: boolean; cutout: number };
   seed: number;
   backend: BackendChoice;
   /** Compute threads for the native and tensorflow backends; default from the CPU limit (engine/backend/threads.ts). */

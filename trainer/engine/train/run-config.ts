@@ -27,7 +27,7 @@ export interface RunConfig {
   weightDecay: number;
   schedule: TrainOptions['schedule'];
   labelSmoothing: number;
-  augment: { pad: number; flip: boolean };
+  augment: { pad: number; flip: boolean; cutout: number };
   seed: number;
   backend: string;
   pretrained: { uri: string; layerBeforeFullc: string | null; freeze: boolean; lrMultiplier: number } | null;
@@ -83,7 +83,7 @@ export function runConfig(o: TrainOptions): RunConfig {
     weightDecay: o.weightDecay,
     schedule: { kind: o.schedule.kind, stepEpochs: [...o.schedule.stepEpochs], factor: o.schedule.factor, warmupEpochs: o.schedule.warmupEpochs, minLr: o.schedule.minLr },
     labelSmoothing: o.labelSmoothing,
-    augment: { pad: o.augment.pad, flip: o.augment.flip },
+    augment: { pad: o.augment.pad, flip: o.augment.flip, cutout: o.augment.cutout },
     seed: o.seed,
     backend: o.backend,
     pretrained: o.pretrained

@@ -10,6 +10,8 @@ export interface TrainDataOptions {
   crop: number;
   pad: number;
   flip: boolean;
+  /** Cutout square side for training batches; 0: off. */
+  cutout: number;
   shuffle: boolean;
   /** Steps per epoch when it must agree across replicas (the smallest shard's); default: this cache's. */
   stepsPerEpoch?: number;
@@ -30,7 +32,7 @@ export function makeTrainData(train: ImageCache, validation: ImageCache | undefi
     stepsPerEpoch,
     async *trainBatches(epoch, startStep) {
       let produced = startStep;
-      for await (const batch of producer.epoch({ ...common, flip: options.flip, train: true, shuffle: options.shuffle, batchSize: options.batchSize, epoch, dropLast: true, startBatch: startStep })) {
+      for await (const batch of producer.epoch({ ...common, flip: options.flip, cutout: options.cutout, train: true, shuffle: options.shuffle, batchSize: options.batchSize, epoch, dropLast: true, startBatch: startStep })) {
         if (produced >= stepsPerEpoch) break;
         produced++;
         yield batch;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { centerPlacement, checkCropSpec, randomPlacement, writeCrop, type Placement } from '../../../../trainer/data/pipeline/augment.js';
+import { centerPlacement, checkCropSpec, eraseCutout, randomPlacement, writeCrop, type Placement } from '../../../../trainer/data/pipeline/augment.js';
 import { cacheFromPixels } from '../../../../trainer/data/pipeline/image-cache.js';
 import { CIFAR10_MEAN, CIFAR10_STD, computeChannelStats, normalizationTable } from '../../../../trainer/data/pipeline/normalize.js';
 import { Rng } from '../../../../trainer/util/rng.js';
@@ -71,7 +71,55 @@ t.test('random placements cover every offset of the padded image', async (t) => 
   t.same(randomPlacement(new Rng(1), 32, 32, { crop: 32, pad: 0, flip: false }), { top: 0, left: 0, flip: false }, 'no pad, full crop: fixed');
 });
 
+t.test('Cutout draws after the crop and flip, so runs without it keep their placements', async (t) => {
+  const plain = new Rng(11);
+  const withCutout = new Rng(11);
+  const centres = new Set<string>();
+  for (let i = 0; i < 3000; i++) {
+    const p = randomPlacement(plain, 32, 32, { crop: 32, pad: 4, flip: true });
+    t.equal(p.cutoutCentre, undefined, 'no centre when Cutout is off');
+    const c = randomPlacement(withCutout, 32, 32, { crop: 32, pad: 4, flip: true, cutout: 8 });
+    if (i < 200) t.same({ top: c.top, left: c.left, flip: c.flip }, p, 'same crop and flip as without Cutout');
+    if (c.cutoutCentre === undefined) throw new Error('Cutout on but no centre drawn');
+    centres.add(`${c.cutoutCentre.y},${c.cutoutCentre.x}`);
+    // Re-align the plain stream: it did not draw the two centre coordinates.
+    plain.int(32);
+    plain.int(32);
+  }
+  const ys = new Set([...centres].map((k) => Number(k.split(',')[0])));
+  t.same([...ys].sort((a, b) => a - b), Array.from({ length: 32 }, (_, i) => i), 'centres cover every row of the crop, and only those');
+});
+
+t.test('eraseCutout sets the square around the centre to the normalised mean, clipped at the border', async (t) => {
+  const size = 4;
+  const erased = (centre: { y: number; x: number }, side: number): string[] => {
+    const out = new Float32Array(1 + size * size * 3 + 1).fill(7);
+    eraseCutout({ top: 0, left: 0, flip: false, cutoutCentre: centre }, side, size, out, 1);
+    t.equal(out[0], 7, 'nothing before the crop');
+    t.equal(out[out.length - 1], 7, 'nothing after the crop');
+    const cells: string[] = [];
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const px = out.subarray(1 + (y * size + x) * 3, 1 + (y * size + x) * 3 + 3);
+        if (px.every((v) => v === 0)) cells.push(`${y},${x}`);
+        else t.same(Array.from(px), [7, 7, 7], `pixel ${y},${x} is either erased whole or kept`);
+      }
+    }
+    return cells;
+  };
+  t.same(erased({ y: 2, x: 2 }, 2), ['1,1', '1,2', '2,1', '2,2'], 'side 2 around (2,2): rows and columns 1-2');
+  t.same(erased({ y: 0, x: 3 }, 2), ['0,2', '0,3'], 'clipped at the top and right edges');
+  t.same(erased({ y: 1, x: 1 }, 3), ['0,0', '0,1', '0,2', '1,0', '1,1', '1,2', '2,0', '2,1', '2,2'], 'odd side: centred');
+  t.same(erased({ y: 1, x: 1 }, 0), [], 'side 0: nothing');
+  const untouched = new Float32Array(size * size * 3).fill(7);
+  eraseCutout({ top: 0, left: 0, flip: false }, 2, size, untouched, 0);
+  t.ok(untouched.every((v) => v === 7), 'no centre (validation, Cutout off): nothing');
+});
+
 t.test('crop spec checks', async (t) => {
+  t.throws(() => checkCropSpec({ crop: 32, pad: 4, flip: true, cutout: 33 }, 32, 32, '--cutout'), /^--cutout: cutout must be an integer from 0 to the crop size 32, got 33/);
+  t.throws(() => checkCropSpec({ crop: 32, pad: 4, flip: true, cutout: 1.5 }, 32, 32), /cutout must be an integer/);
+  t.doesNotThrow(() => checkCropSpec({ crop: 32, pad: 4, flip: true, cutout: 32 }, 32, 32));
   t.doesNotThrow(() => checkCropSpec({ crop: 40, pad: 4, flip: true }, 32, 32));
   t.throws(() => checkCropSpec({ crop: 41, pad: 4, flip: true }, 32, 32), /crop 41 is larger than the 32x32 image padded by 4/);
   t.throws(() => checkCropSpec({ crop: 0, pad: 4, flip: true }, 32, 32), /crop must be a positive integer/);

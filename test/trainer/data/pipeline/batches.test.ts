@@ -83,6 +83,31 @@ t.test('makeBatch: augmentation depends on epoch position, fills a given buffer'
   t.throws(() => makeBatch(cache, [N], { ...train, firstPosition: 0 }), /example index 23 is outside the cache of 23/);
 });
 
+t.test('Cutout erases a square of each training image and leaves validation alone', async (t) => {
+  const plain = [...batchesForEpoch(cache, train)];
+  const cut = [...batchesForEpoch(cache, { ...train, cutout: 2 })];
+  t.same(cut.map((b) => Array.from(b.y)), plain.map((b) => Array.from(b.y)), 'same order');
+  const pixelsPerImage = 4 * 4;
+  for (const [b, batch] of cut.entries()) {
+    for (let i = 0; i < batch.size; i++) {
+      let erased = 0;
+      for (let p = 0; p < pixelsPerImage; p++) {
+        const at = (i * pixelsPerImage + p) * 3;
+        const px = Array.from(batch.x.subarray(at, at + 3));
+        const before = Array.from(plain[b].x.subarray(at, at + 3));
+        if (px.every((v) => v === 0) && !before.every((v) => v === 0)) erased++;
+        else if (px.join() !== before.join()) t.fail(`batch ${b} image ${i} pixel ${p} changed but is not erased`);
+      }
+      // A side-2 square keeps at least one cell after clipping and at most four.
+      if (erased < 1 || erased > 4) t.fail(`batch ${b} image ${i}: ${erased} pixels erased, expected 1 to 4`);
+    }
+  }
+  t.notSame(cut[0].x, plain[0].x, 'training batches differ');
+  const val = { ...train, train: false };
+  t.same([...batchesForEpoch(cache, { ...val, cutout: 2 })], [...batchesForEpoch(cache, val)], 'validation: no Cutout');
+  t.throws(() => [...batchesForEpoch(cache, { ...train, cutout: 5 })], /cutout must be an integer from 0 to the crop size 4, got 5/);
+});
+
 t.test('bad options are rejected naming the field', async (t) => {
   t.throws(() => [...batchesForEpoch(cache, { ...train, batchSize: 0 })], /batchSize must be a positive integer/);
   t.throws(() => [...batchesForEpoch(cache, { ...train, startBatch: -1 })], /startBatch/);

@@ -112,6 +112,10 @@ t.test('worker batches are bit-identical to inline ones', async (t) => {
     t.ok(sameBytes(await collect(producer.epoch(epoch)), inline), `${workers} worker(s): same bytes`);
     const val = { ...epoch, train: false, startBatch: 0 };
     t.ok(sameBytes(await collect(producer.epoch(val)), [...batchesForEpoch(cache, val)]), `${workers} worker(s): validation epoch too`);
+    const cutout = { ...epoch, cutout: 8 };
+    const withCutout = await collect(producer.epoch(cutout));
+    t.ok(sameBytes(withCutout, [...batchesForEpoch(cache, cutout)]), `${workers} worker(s): Cutout reaches the workers`);
+    t.notOk(sameBytes(withCutout, inline), `${workers} worker(s): Cutout changed the batches`);
     t.throws(() => producer.epoch({ ...epoch, crop: 41 }), /crop 41 is larger/, 'bad options fail at the call');
     await producer.close();
     t.throws(() => producer.epoch(epoch), /batch producer is closed/);
