@@ -42,6 +42,7 @@ export const TRAINER_FLAGS: readonly FlagRule[] = [
   { field: 'hyperparameters.weightDecay', flag: '--wd', value: (s) => s.hyperparameters.weightDecay },
   { field: 'hyperparameters.nesterov', flag: '--nesterov', value: (s) => s.hyperparameters.nesterov },
   { field: 'hyperparameters.labelSmoothing', flag: '--label-smoothing', value: (s) => s.hyperparameters.labelSmoothing },
+  { field: 'hyperparameters.cutout', flag: '--cutout', value: (s) => s.hyperparameters.cutout },
   { field: 'hyperparameters.seed', flag: '--seed', value: (s) => s.hyperparameters.seed },
   { field: 'hyperparameters.schedule.type', flag: '--lr-schedule', value: (s) => s.hyperparameters.schedule.type },
   { field: 'hyperparameters.schedule.stepEpochs', flag: '--lr-step-epochs', value: (s) => s.hyperparameters.schedule.stepEpochs },

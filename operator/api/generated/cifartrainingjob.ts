@@ -266,6 +266,11 @@ export interface HyperparametersSpec {
    */
   labelSmoothing?: number;
   /**
+   * Side in pixels of the Cutout square erased at a random place in each training image (DeVries and Taylor, 2017); 0 turns Cutout off. At most the crop size.
+   * Default: `0`.
+   */
+  cutout?: number;
+  /**
    * Seed for weight initialisation, shuffling and augmentation.
    * Default: `1`.
    */
@@ -590,6 +595,7 @@ export interface DefaultedHyperparametersSpec extends HyperparametersSpec {
   weightDecay: number;
   nesterov: boolean;
   labelSmoothing: number;
+  cutout: number;
   seed: number;
   schedule: DefaultedScheduleSpec;
 }
@@ -675,6 +681,7 @@ export const SPEC_DEFAULTS: SchemaDefaults = {
         weightDecay: { default: 0.0001 },
         nesterov: { default: false },
         labelSmoothing: { default: 0 },
+        cutout: { default: 0 },
         seed: { default: 1 },
         schedule: {
           default: {},

@@ -41,6 +41,7 @@ const cases: Array<[string, Partial<CifarTrainingJobSpec>, string, string | true
   ['hyperparameters.weightDecay', { hyperparameters: { weightDecay: 0.0005 } }, '--wd', '0.0005'],
   ['hyperparameters.nesterov', { hyperparameters: { nesterov: true } }, '--nesterov', true],
   ['hyperparameters.labelSmoothing', { hyperparameters: { labelSmoothing: 0.1 } }, '--label-smoothing', '0.1'],
+  ['hyperparameters.cutout', { hyperparameters: { cutout: 8 } }, '--cutout', '8'],
   ['hyperparameters.seed', { hyperparameters: { seed: 42 } }, '--seed', '42'],
   ['hyperparameters.schedule.type', { hyperparameters: { schedule: { type: 'cosine' } } }, '--lr-schedule', 'cosine'],
   ['hyperparameters.schedule.stepEpochs', { hyperparameters: { schedule: { stepEpochs: [30, 60] } } }, '--lr-step-epochs', '30,60'],
