@@ -1,8 +1,9 @@
 /**
  * The standard CIFAR augmentation: zero-pad, random crop, random horizontal flip,
- * optionally Cutout (DeVries & Taylor 2017); for validation a centre crop without flip. Crops are described by a placement in
- * the unpadded image's coordinates (negative or overhanging means padding), and
- * written straight into the normalised float batch in one pass.
+ * optionally Cutout (DeVries & Taylor 2017); for validation a centre crop without flip.
+ * Crops are described by a placement in the unpadded image's coordinates (negative or
+ * overhanging means padding), and written straight into the normalised float batch in
+ * one pass.
  */
 import { UsageError } from '../../util/errors.js';
 import type { Rng } from '../../util/rng.js';
