@@ -8,6 +8,7 @@ import type { CifarTrainingJobSpec } from '../../operator/api/types.js';
 import { POD_SCRATCH_MOUNT_PATH } from '../../operator/core/job-validation.js';
 import { trainerArgs } from '../../operator/core/trainer-args.js';
 import { CRD_PATH, REPO_ROOT, admitJob, loadManifests, rootSchema, schemaFields, subSchema, type SchemaNode } from '../helpers/crd.js';
+import { flagNames, flagValue } from '../helpers/flag-args.js';
 
 const root = rootSchema();
 const examplesDir = join(REPO_ROOT, 'examples');
@@ -69,29 +70,21 @@ t.test('every example is admitted except invalid.yaml, which is rejected naming 
   t.match(local, { spec: { s3: { endpoint: 'http://local-s3.default.svc:4568' } } }, 'the local example names the local S3 Service, nothing to substitute');
 });
 
-/** Flags and their values (true for a bare flag) from an argument list. */
-function flagMap(args: string[]): Map<string, string | true> {
-  const flags = new Map<string, string | true>();
-  args.forEach((arg, i) => {
-    if (!arg.startsWith('--') || arg === '--') return;
-    const next = args[i + 1];
-    flags.set(arg, next === undefined || next.startsWith('--') ? true : next);
-  });
-  return flags;
-}
-
 t.test('examples/resnet20-scratch.yaml trains with the README\'s ResNet-20 command', async (t) => {
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
   const command = /^npm run cli -- train --model resnet --depth 20 (?:.*\\\n)*.*$/m.exec(readme)?.[0];
   if (command === undefined) throw new Error('README has no `npm run cli -- train --model resnet --depth 20` command');
-  const documented = flagMap(command.replace(/\\\n/g, ' ').split(/\s+/));
+  const documented = command.replace(/\\\n/g, ' ').split(/\s+/);
   const [job] = loadManifests(join(examplesDir, 'resnet20-scratch.yaml')) as Array<{ spec: CifarTrainingJobSpec }>;
-  const fromExample = flagMap(trainerArgs(withDefaults(job.spec)));
+  const fromExample = trainerArgs(withDefaults(job.spec));
   // Where the data, checkpoints and output live, and how many threads, differ between a shell and a pod.
   const placeFlags = new Set(['--data-train', '--data-val', '--checkpoint', '--out', '--backend', '--threads']);
-  const recipe = [...documented].filter(([flag]) => !placeFlags.has(flag));
+  const recipe = flagNames(documented).filter((flag) => !placeFlags.has(flag));
   t.ok(recipe.length >= 10, `${recipe.length} recipe flags in the README command`);
-  for (const [flag, value] of recipe) t.equal(fromExample.get(flag), value, `${flag} ${value === true ? '' : value}`);
+  for (const flag of recipe) {
+    const value = flagValue(documented, flag);
+    t.equal(flagValue(fromExample, flag), value, `${flag} ${value === true ? '' : value}`);
+  }
 });
 
 t.test('the tutorial settings are what the examples say', async (t) => {

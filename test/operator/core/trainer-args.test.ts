@@ -3,19 +3,12 @@ import { withDefaults } from '../../../operator/api/defaults.js';
 import type { CifarTrainingJobSpec } from '../../../operator/api/types.js';
 import { FIELDS_NOT_PASSED_AS_FLAGS, TRAINER_FLAGS, trainerArgs } from '../../../operator/core/trainer-args.js';
 import { rootSchema, schemaFields, subSchema } from '../../helpers/crd.js';
+import { flagValue } from '../../helpers/flag-args.js';
 
 const base: CifarTrainingJobSpec = { image: 'trainer:1', model: { architecture: 'resnext' }, data: { train: 's3://b/train.rec' } };
 
 function args(spec: Partial<CifarTrainingJobSpec>): string[] {
   return trainerArgs(withDefaults({ ...base, ...spec }));
-}
-
-/** The value following `flag`, or true for a bare flag, or undefined when absent. */
-function flagValue(list: string[], flag: string): string | true | undefined {
-  const i = list.indexOf(flag);
-  if (i < 0) return undefined;
-  const next = list[i + 1];
-  return next === undefined || next.startsWith('--') ? true : next;
 }
 
 // One row per field: the spec that sets it, the flag, and the value the trainer must see.

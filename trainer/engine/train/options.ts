@@ -6,6 +6,13 @@ import type { DistConfig } from '../../dist/config.js';
 import type { InputLimits } from '../../data/limits.js';
 
 /** Everything `cifar-trainer train` needs, after flag parsing and validation. */
+/** Training-time augmentation: pad before the random crop, horizontal flip, Cutout square side (0: off). */
+export interface Augmentation {
+  pad: number;
+  flip: boolean;
+  cutout: number;
+}
+
 export interface TrainOptions {
   model: { name: ModelName; depth?: number; cardinality?: number; width?: number };
   numClasses: number;
@@ -32,7 +39,7 @@ export interface TrainOptions {
   weightDecay: number;
   schedule: { kind: 'step' | 'cosine' | 'constant'; stepEpochs: number[]; factor: number; warmupEpochs: number; minLr: number };
   labelSmoothing: number;
-  augment: { pad: number; flip: boolean; cutout: number };
+  augment: Augmentation;
   seed: number;
   backend: BackendChoice;
   /** Compute threads for the native and tensorflow backends; default from the CPU limit (engine/backend/threads.ts). */

@@ -27,7 +27,7 @@ export interface RunConfig {
   weightDecay: number;
   schedule: TrainOptions['schedule'];
   labelSmoothing: number;
-  augment: { pad: number; flip: boolean; cutout: number };
+  augment: TrainOptions['augment'];
   seed: number;
   backend: string;
   pretrained: { uri: string; layerBeforeFullc: string | null; freeze: boolean; lrMultiplier: number } | null;

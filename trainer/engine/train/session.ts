@@ -219,9 +219,7 @@ async function loopData(options: TrainOptions, prepared: PreparedModel, train: D
     batchSize: options.batchSize,
     seed: options.seed,
     crop: options.imageShape[1],
-    pad: options.augment.pad,
-    flip: options.augment.flip,
-    cutout: options.augment.cutout,
+    augment: options.augment,
     shuffle: options.shuffle,
     normalization: prepared.preprocessing,
     // Ranks may hold a record more or less: all take the smallest number of steps.

@@ -2,16 +2,15 @@ import type { ImageCache } from '../../data/pipeline/image-cache.js';
 import type { BatchProducer } from '../../data/pipeline/batch-producer.js';
 import { batchCount, batchesForEpoch } from '../../data/pipeline/batches.js';
 import { CIFAR10_MEAN, CIFAR10_STD, type Rgb } from '../../data/pipeline/normalize.js';
+import type { Augmentation } from './options.js';
 import type { TrainData } from './types.js';
 
 export interface TrainDataOptions {
   batchSize: number;
   seed: number;
   crop: number;
-  pad: number;
-  flip: boolean;
-  /** Cutout square side for training batches; 0: off. */
-  cutout: number;
+  /** For training batches; validation batches are centre crops without any. */
+  augment: Augmentation;
   shuffle: boolean;
   /** Steps per epoch when it must agree across replicas (the smallest shard's); default: this cache's. */
   stepsPerEpoch?: number;
@@ -26,13 +25,13 @@ export interface TrainDataOptions {
  */
 export function makeTrainData(train: ImageCache, validation: ImageCache | undefined, producer: BatchProducer, options: TrainDataOptions): TrainData {
   const { mean, std } = options.normalization ?? { mean: CIFAR10_MEAN, std: CIFAR10_STD };
-  const common = { crop: options.crop, pad: options.pad, mean, std, seed: options.seed };
+  const common = { crop: options.crop, mean, std, seed: options.seed };
   const stepsPerEpoch = options.stepsPerEpoch ?? batchCount(train.count, options.batchSize, true);
   return {
     stepsPerEpoch,
     async *trainBatches(epoch, startStep) {
       let produced = startStep;
-      for await (const batch of producer.epoch({ ...common, flip: options.flip, cutout: options.cutout, train: true, shuffle: options.shuffle, batchSize: options.batchSize, epoch, dropLast: true, startBatch: startStep })) {
+      for await (const batch of producer.epoch({ ...common, ...options.augment, train: true, shuffle: options.shuffle, batchSize: options.batchSize, epoch, dropLast: true, startBatch: startStep })) {
         if (produced >= stepsPerEpoch) break;
         produced++;
         yield batch;
